@@ -4,7 +4,7 @@
  * Along each of n directions (a Fibonacci lattice on the half sphere, deterministic), a grid of
  * parallel lines 2 voxels apart (offset by the seed) covers the image; each line is walked voxel
  * by voxel (Amanatides & Woo 1987) and MIL(w) = total line length in TV / number of entries
- * into bone. The fabric tensor M is the symmetric matrix fitted by least squares to
+ * into bone (background -> bone transitions along the line; starting in bone is no entry). The fabric tensor M is the symmetric matrix fitted by least squares to
  * w^T M w = 1 / MIL(w)^2 (the MIL ellipsoid); DA = 1 - min/max eigenvalue of M (BoneJ's
  * definition: 0 isotropic, 1 a single preferred plane). Eigenvalues by LAPACKE_dsyev. */
 #include "tb-morpho.h"
@@ -58,7 +58,7 @@ walk_line (const TbMask *m, const TbMask *tv, const double p0[3], const double w
           tdelta[d] = 1.0 / fabs (w[d]);
         }
     }
-  gboolean prev_bone = FALSE;
+  int prev_bone = -1;  /* unknown: a line that starts in bone has not entered it */
   double len = 0.0;
   guint64 ent = 0;
   while (t < t1)
@@ -70,7 +70,7 @@ walk_line (const TbMask *m, const TbMask *tv, const double p0[3], const double w
       gboolean bone = in_tv && m->data[vi] != 0;
       if (in_tv)
         len += te - t;
-      if (bone && !prev_bone)
+      if (bone && prev_bone == 0)
         ent++;
       prev_bone = bone;
       t = te;
