@@ -102,12 +102,16 @@ double    tb_morpho_anisotropy      (const TbMask *m, int n_directions, guint32 
 /* BA/TA of slice z (2D area fraction in that slice, within tv when given). */
 double    tb_morpho_area_fraction   (const TbMask *m, const TbMask *tv, int z);
 
-/* Apparent stiffness by homogenization, kinematic (affine displacement) boundary conditions. */
+/* Apparent stiffness by homogenization (e.g. van Rietbergen et al. 1996, J Biomech 29:1653):
+ * six unit strains (three in 2D) imposed as affine displacements u = eps x on every boundary
+ * node (kinematic BCs); the mean stress (1/V) sum_boundary R (x) x from the reactions R gives one
+ * column of C each; S = C^-1 gives E_i = 1/S_ii, G_ij = 1/S_kk (k the shear index), nu_ij = -S_ji/S_ii.
+ * Kinematic BCs bound the true apparent stiffness from above. */
 typedef struct {
   double e0, nu;            /* tissue modulus (MPa) and Poisson's ratio of bone voxels */
-  double e_void;            /* modulus of background voxels (MPa); 0 = no element */
+  double e_void;            /* modulus of rho = 0 voxels (MPa); default 1e-6 E0 (never a hole) */
   gboolean two_d;           /* 2D plane stress on slice 0: three load cases */
-  double tolerance;         /* solver relative residual */
+  double tolerance;         /* solver relative residual; default 1e-9 */
 } TbStiffnessSettings;
 
 typedef struct {
