@@ -66,70 +66,90 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
   guint64 count = 0;
   const int k0 = three_d ? R : 0, k1 = three_d ? nz - R : nz;
 
-  for (int k = k0; k < k1; k++)
-    {
+  /* one parallel region for the whole volume: planes in order, rows of each plane in parallel */
 #pragma omp parallel
+  {
+    double *acc = g_new (double, NF * (gsize) vx);  /* one output row of moments */
+    for (int k = k0; k < k1; k++)
       {
-        /* z pass (3D) or copy of the plane (2D) */
+        /* z pass (3D) or the plane itself (2D): t outer, pixels inner, so the loops run over
+         * contiguous memory and vectorize */
 #pragma omp for schedule(static)
         for (int j = 0; j < ny; j++)
-          for (int i = 0; i < nx; i++)
-            {
-              double m[NF] = { 0 };
-              for (int t = three_d ? -R : 0; t <= (three_d ? R : 0); t++)
-                {
-                  gsize idx = tb_volume_index (a, i, j, k + t);
-                  double x = a->data[idx], y = b->data[idx], wt = three_d ? w[t + R] : 1.0;
-                  m[0] += wt * x; m[1] += wt * y;
-                  m[2] += wt * x * x; m[3] += wt * y * y; m[4] += wt * x * y;
-                }
-              gsize p = (gsize) j * nx + i;
-              for (int f = 0; f < NF; f++)
-                zs[f * plane + p] = m[f];
-            }
-        /* x pass, valid columns only */
-#pragma omp for schedule(static)
-        for (int j = 0; j < ny; j++)
-          for (int f = 0; f < NF; f++)
-            {
-              const double *src = zs + f * plane + (gsize) j * nx;
-              double *dst = xs + f * (gsize) vx * ny + (gsize) j * vx;
-              for (int i = 0; i < vx; i++)
-                {
-                  double s = 0.0;
-                  for (int t = 0; t < W; t++)
-                    s += w[t] * src[i + t];
-                  dst[i] = s;
-                }
-            }
+          {
+            double *m0 = zs + 0 * plane + (gsize) j * nx, *m1 = zs + 1 * plane + (gsize) j * nx;
+            double *m2 = zs + 2 * plane + (gsize) j * nx, *m3 = zs + 3 * plane + (gsize) j * nx;
+            double *m4 = zs + 4 * plane + (gsize) j * nx;
+            for (int i = 0; i < nx; i++)
+              m0[i] = m1[i] = m2[i] = m3[i] = m4[i] = 0.0;
+            for (int t = three_d ? -R : 0; t <= (three_d ? R : 0); t++)
+              {
+                const float *pa = a->data + tb_volume_index (a, 0, j, k + t);
+                const float *pb = b->data + tb_volume_index (b, 0, j, k + t);
+                const double wt = three_d ? w[t + R] : 1.0;
+#pragma omp simd
+                for (int i = 0; i < nx; i++)
+                  {
+                    double x = pa[i], y = pb[i];
+                    m0[i] += wt * x;
+                    m1[i] += wt * y;
+                    m2[i] += wt * x * x;
+                    m3[i] += wt * y * y;
+                    m4[i] += wt * x * y;
+                  }
+              }
+            /* x pass, valid columns only */
+            for (int f = 0; f < NF; f++)
+              {
+                const double *src = zs + f * plane + (gsize) j * nx;
+                double *dst = xs + f * (gsize) vx * ny + (gsize) j * vx;
+#pragma omp simd
+                for (int i = 0; i < vx; i++)
+                  {
+                    double sum = 0.0;
+                    for (int q = 0; q < W; q++)
+                      sum += w[q] * src[i + q];
+                    dst[i] = sum;
+                  }
+              }
+          }
         /* y pass on valid rows, then SSIM (Wang et al. 2004, eq. 13) */
 #pragma omp for schedule(static) reduction(+:total, count)
         for (int j = R; j < ny - R; j++)
-          for (int i = 0; i < vx; i++)
-            {
-              gsize out = tb_volume_index (a, i + R, j, k);
-              if (mask != NULL && mask->data[out] == 0)
-                continue;
-              double m[NF];
-              for (int f = 0; f < NF; f++)
-                {
-                  const double *src = xs + f * (gsize) vx * ny + i;
-                  double s = 0.0;
-                  for (int t = 0; t < W; t++)
-                    s += w[t] * src[(gsize) (j - R + t) * vx];
-                  m[f] = s;
-                }
-              double ux = m[0], uy = m[1];
-              double vxx = m[2] - ux * ux, vyy = m[3] - uy * uy, vxy = m[4] - ux * uy;
-              double s = ((2 * ux * uy + c1) * (2 * vxy + c2))
-                         / ((ux * ux + uy * uy + c1) * (vxx + vyy + c2));
-              total += s;
-              count++;
-              if (map != NULL)
-                map->data[out] = (float) s;
-            }
+          {
+            for (int f = 0; f < NF; f++)
+              {
+                double *dst = acc + f * (gsize) vx;
+                const double *src = xs + f * (gsize) vx * ny + (gsize) (j - R) * vx;
+#pragma omp simd
+                for (int i = 0; i < vx; i++)
+                  dst[i] = w[0] * src[i];
+                for (int q = 1; q < W; q++)
+                  {
+                    const double *sq = src + (gsize) q * vx;
+#pragma omp simd
+                    for (int i = 0; i < vx; i++)
+                      dst[i] += w[q] * sq[i];
+                  }
+              }
+            const double *ux = acc, *uy = acc + vx, *uxx = acc + 2 * vx, *uyy = acc + 3 * vx, *uxy = acc + 4 * vx;
+            for (int i = 0; i < vx; i++)
+              {
+                gsize out = tb_volume_index (a, i + R, j, k);
+                if (mask != NULL && mask->data[out] == 0)
+                  continue;
+                double vxx = uxx[i] - ux[i] * ux[i], vyy = uyy[i] - uy[i] * uy[i], vxy = uxy[i] - ux[i] * uy[i];
+                double sv = ((2 * ux[i] * uy[i] + c1) * (2 * vxy + c2))
+                            / ((ux[i] * ux[i] + uy[i] * uy[i] + c1) * (vxx + vyy + c2));
+                total += sv;
+                count++;
+                if (map != NULL)
+                  map->data[out] = (float) sv;
+              }
+          }
       }
-    }
+    g_free (acc);
+  }
   g_free (zs);
   g_free (xs);
 

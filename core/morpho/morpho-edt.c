@@ -98,17 +98,44 @@ tb_morpho_edt_squared (const TbMask *m, gboolean value, GError **error)
                 out[i] = MIN (out[i], (float) ((last - i) * (last - i) * wx));
             }
         }
-#pragma omp for schedule(static) collapse(2)
+    /* y and z: each plane of lines is gathered into a contiguous buffer (line after line), so
+     * the lower-envelope passes run on contiguous memory instead of striding through the volume */
+    float *buf = g_new (float, (gsize) nmax * nmax);
+#pragma omp for schedule(static)
     for (int k = 0; k < nz; k++)
-      for (int i = 0; i < nx; i++)
-        envelope_1d (d + i + (gsize) nx * ny * k, nx, ny, wy, v, z, g);
-    if (nz > 1)
       {
-#pragma omp for schedule(static) collapse(2)
+        float *pl = d + (gsize) nx * ny * k;
         for (int j = 0; j < ny; j++)
           for (int i = 0; i < nx; i++)
-            envelope_1d (d + i + (gsize) nx * j, (gsize) nx * ny, nz, wz, v, z, g);
+            buf[(gsize) i * ny + j] = pl[(gsize) j * nx + i];
+        for (int i = 0; i < nx; i++)
+          envelope_1d (buf + (gsize) i * ny, 1, ny, wy, v, z, g);
+        for (int j = 0; j < ny; j++)
+          for (int i = 0; i < nx; i++)
+            pl[(gsize) j * nx + i] = buf[(gsize) i * ny + j];
       }
+    if (nz > 1)
+      {
+#pragma omp for schedule(static)
+        for (int j = 0; j < ny; j++)
+          {
+            for (int k = 0; k < nz; k++)
+              {
+                const float *row = d + (gsize) nx * (j + (gsize) ny * k);
+                for (int i = 0; i < nx; i++)
+                  buf[(gsize) i * nz + k] = row[i];
+              }
+            for (int i = 0; i < nx; i++)
+              envelope_1d (buf + (gsize) i * nz, 1, nz, wz, v, z, g);
+            for (int k = 0; k < nz; k++)
+              {
+                float *row = d + (gsize) nx * (j + (gsize) ny * k);
+                for (int i = 0; i < nx; i++)
+                  row[i] = buf[(gsize) i * nz + k];
+              }
+          }
+      }
+    g_free (buf);
     g_free (v);
     g_free (z);
     g_free (g);
