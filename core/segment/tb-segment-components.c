@@ -225,7 +225,7 @@ tb_segment_keep (const TbMask *labels, const TbKeep *keep, GError **error)
           {
             guint best = 0;
             for (guint l = 1; l < 256; l++)
-              if (!wanted[l] && counts[l] > counts[best])
+              if (!wanted[l] && counts[l] > 0 && (best == 0 || counts[l] > counts[best]))
                 best = l;
             if (best == 0)
               break;
