@@ -76,42 +76,55 @@ auto_thresholds (const TbVolume *ct, const TbSegmentParams *p, TbSegmentResult *
   guint nb = (guint) CLAMP (ceil (MIN (hi, 3000.0)) - lo + 1, 2, 1u << 22);
   g_autofree guint64 *h = g_new0 (guint64, nb);
   tb_volume_histogram (ct, lo, lo + nb, nb, h);
-  guint mode = 0;
-  double best = -1;
   g_autofree double *sm = g_new0 (double, nb);
+  double best = -1;
   for (guint b = 0; b < nb; b++)
     {
       for (int t = -4; t <= 4; t++)
         if ((int) b + t >= 0 && b + t < nb)
           sm[b] += h[b + t];
-      if (sm[b] > best)
-        {
-          best = sm[b];
-          mode = b;
-        }
+      best = MAX (best, sm[b]);
     }
+  /* soft tissue = the densest-HU peak below 200 HU holding >= 10 % of the tallest: in an abdomen fat
+   * (about -100 HU) often outnumbers muscle (about 50 HU), and the bone threshold must split bone from
+   * muscle, not muscle from fat */
+  guint mode = 0;
+  for (guint b = 0; b < nb && lo + b < 200; b++)
+    {
+      gboolean peak = sm[b] >= 0.1 * best;
+      for (int t = -20; t <= 20 && peak; t++)
+        if ((int) b + t >= 0 && b + t < nb && sm[b + t] > sm[b])
+          peak = FALSE;
+      if (peak)
+        mode = b;
+    }
+  best = sm[mode];
   guint half = mode;
   while (half > 0 && sm[half] > 0.5 * best)
     half--;
   res->soft_tissue_hu = lo + mode + 0.5;
   /* the lower half width of the tissue peak: fat and bone both lie away from that side's edge */
   res->soft_tissue_sigma = MAX (1.0, (mode - half) / 1.1774);  /* HWHM = 1.1774 sigma for a Gaussian */
-  if (isnan (p->t_bone))
+  TbThresholdMethod tm = p->method == TB_SEGMENT_OTSU ? TB_THRESHOLD_OTSU
+                         : p->method == TB_SEGMENT_ISODATA ? TB_THRESHOLD_ISODATA : p->optimal;
+  g_autoptr(GError) local = NULL;
+  res->t_optimal = tb_threshold_volume (tm, ct, res->soft_tissue_hu, NAN, p->n_bins, &local);
+  if (isnan (res->t_optimal) || res->t_optimal <= res->soft_tissue_hu + 2 * res->soft_tissue_sigma)
     {
-      TbThresholdMethod tm = p->method == TB_SEGMENT_OTSU ? TB_THRESHOLD_OTSU
-                             : p->method == TB_SEGMENT_ISODATA ? TB_THRESHOLD_ISODATA : p->optimal;
-      g_autoptr(GError) local = NULL;
-      res->t_bone = tb_threshold_volume (tm, ct, res->soft_tissue_hu, NAN, p->n_bins, &local);
-      if (isnan (res->t_bone) || res->t_bone <= res->soft_tissue_hu)
-        {
-          g_set_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_EMPTY,
-                       "No bone found: nothing stands out above the soft tissue (%.0f HU); "
-                       "check that the image is a CT in HU, or give the bone threshold", res->soft_tissue_hu);
-          return FALSE;
-        }
+      g_set_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_EMPTY,
+                   "No bone found: nothing stands out above the soft tissue (%.0f +- %.0f HU); "
+                   "check that the image is a CT in HU, or give the bone threshold",
+                   res->soft_tissue_hu, res->soft_tissue_sigma);
+      return FALSE;
     }
-  else
+  if (!isnan (p->t_bone))
     res->t_bone = p->t_bone;
+  else if (p->method == TB_SEGMENT_OTSU || p->method == TB_SEGMENT_ISODATA)
+    res->t_bone = res->t_optimal;
+  else
+    /* markers need sure bone, not the class boundary: the lowest level tissue noise does not reach
+     * (5 sigma: 3e-7 of Gaussian noise voxels), and never above the optimal threshold */
+    res->t_bone = MIN (res->soft_tissue_hu + 5 * res->soft_tissue_sigma, res->t_optimal);
   if (isnan (p->t_background))
     res->t_background = MIN (res->soft_tissue_hu + 3 * res->soft_tissue_sigma,
                              0.5 * (res->soft_tissue_hu + res->t_bone));
@@ -239,10 +252,18 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
         }
       if (p->markers == NULL)
         {
+          /* background markers: tissue below t_background that is not enclosed by brighter voxels, so
+           * the marrow inside a closed cortex is left for the bone to flood */
+          g_autoptr(TbMask) tissue = tb_segment_mask_like (ct, error);
+          if (tissue == NULL)
+            return NULL;
+          for (gsize i = 0; i < n; i++)
+            tissue->data[i] = ct->data[i] >= res->t_background;
+          tb_segment_fill_holes (tissue, TB_FILL_3D);
           gsize n_bg = 0, n_obj = 0;
           for (gsize i = 0; i < n; i++)
             {
-              if (ct->data[i] < res->t_background)
+              if (!tissue->data[i])
                 {
                   markers->data[i] = 1;
                   n_bg++;

@@ -135,7 +135,8 @@ typedef struct {
   TbMask *labels;              /* 0 background, 1..n_objects by decreasing volume */
   guint n_objects;
   double volumes_mm3[255];
-  double t_bone, t_background; /* HU used */
+  double t_optimal;            /* the optimal (Otsu/IsoData) threshold of the tissue-and-bone voxels, HU */
+  double t_bone, t_background; /* HU used: object and background markers */
   double t_split_min, t_split_max; /* separation levels found (complementary), NaN if none */
   guint n_splits;
   double soft_tissue_hu, soft_tissue_sigma;

@@ -67,3 +67,33 @@ segment_test_dice (const TbMask *a, const TbMask *b)
     }
   return 2.0 * both / (double) (na + nb);
 }
+
+/* The clinical CT, read with libnifti2 directly so these tests do not wait on the io stage.
+ * HU = scl_slope * stored + scl_inter (slope 0 means 1). */
+#include <nifti2_io.h>
+
+static inline TbVolume *
+segment_test_read_nifti (const char *path)
+{
+  nifti_image *nim = nifti_image_read (path, 1);
+  g_assert_nonnull (nim);
+  double sp[3] = { nim->dx, nim->dy, nim->dz };
+  TbVolume *v = tb_volume_new ((int) nim->nx, (int) nim->ny, (int) nim->nz, sp, NULL);
+  double slope = nim->scl_slope != 0 ? nim->scl_slope : 1, inter = nim->scl_inter;
+  gsize n = tb_volume_n_voxels (v);
+  for (gsize i = 0; i < n; i++)
+    {
+      double x;
+      switch (nim->datatype)
+        {
+        case NIFTI_TYPE_INT16: x = ((gint16 *) nim->data)[i]; break;
+        case NIFTI_TYPE_INT32: x = ((gint32 *) nim->data)[i]; break;
+        case NIFTI_TYPE_FLOAT32: x = ((float *) nim->data)[i]; break;
+        case NIFTI_TYPE_UINT8: x = ((guint8 *) nim->data)[i]; break;
+        default: g_error ("unexpected NIfTI datatype %d", nim->datatype);
+        }
+      v->data[i] = (float) (slope * x + inter);
+    }
+  nifti_image_free (nim);
+  return v;
+}
