@@ -292,3 +292,72 @@ tb_segment_keep (const TbMask *labels, const TbKeep *keep, GError **error)
     out->data[i] = raw_of[labels->data[i]] ? rank[raw_of[labels->data[i]]] : 0;
   return out;
 }
+
+/* Fragments (voxels labelled `fragment`) join the object they touch most; fragments that touch none get a
+ * label of their own while labels last (else they become `background`). Used after the watershed for the
+ * small pieces of bone that had no marker of their own. */
+void
+tb_segment_absorb_fragments (TbMask *labels, guint8 fragment, guint8 background)
+{
+  const int nx = labels->nx, ny = labels->ny, nz = labels->nz;
+  gsize n = tb_mask_n_voxels (labels), sxy = (gsize) nx * ny;
+  g_autofree guint8 *is_frag = g_new (guint8, n);
+  gboolean used[256] = { FALSE };
+  for (gsize i = 0; i < n; i++)
+    {
+      is_frag[i] = labels->data[i] == fragment;
+      used[labels->data[i]] = TRUE;
+    }
+  guint nl;
+  GArray *sizes;
+  g_autofree guint32 *lab = label_raw (is_frag, nx, ny, nz, 6, FALSE, &nl, &sizes, NULL);
+  if (nl == 0)
+    {
+      g_array_unref (sizes);
+      return;
+    }
+  /* voxels of each fragment together (counting sort by component) */
+  g_autofree gsize *start = g_new0 (gsize, nl + 2);
+  for (guint l = 1; l <= nl; l++)
+    start[l + 1] = start[l] + g_array_index (sizes, gsize, l);
+  g_autofree gsize *fill = g_memdup2 (start, (nl + 2) * sizeof (gsize));
+  g_autofree gsize *vox = g_new (gsize, start[nl + 1]);
+  for (gsize i = 0; i < n; i++)
+    if (lab[i])
+      vox[fill[lab[i]]++] = i;
+  guint next_free = 1;
+  for (guint l = 1; l <= nl; l++)
+    {
+      guint32 counts[256] = { 0 };
+      for (gsize e = start[l]; e < start[l + 1]; e++)
+        {
+          gsize idx = vox[e];
+          int i = idx % nx, j = (idx / nx) % ny, k = idx / sxy;
+          gsize nb[6];
+          int c = 0;
+          if (i > 0) nb[c++] = idx - 1;
+          if (i < nx - 1) nb[c++] = idx + 1;
+          if (j > 0) nb[c++] = idx - nx;
+          if (j < ny - 1) nb[c++] = idx + nx;
+          if (k > 0) nb[c++] = idx - sxy;
+          if (k < nz - 1) nb[c++] = idx + sxy;
+          for (int t = 0; t < c; t++)
+            counts[labels->data[nb[t]]]++;
+        }
+      guint best = 0;
+      for (guint L = 1; L < 256; L++)
+        if (L != fragment && L != background && counts[L] > counts[best])
+          best = L;
+      if (best == 0 || counts[best] == 0)
+        {
+          while (next_free < 256 && (used[next_free] || next_free == fragment || next_free == background))
+            next_free++;
+          best = next_free < 256 ? next_free : background;
+          if (next_free < 256)
+            used[next_free] = TRUE;
+        }
+      for (gsize e = start[l]; e < start[l + 1]; e++)
+        labels->data[vox[e]] = (guint8) best;
+    }
+  g_array_unref (sizes);
+}

@@ -30,3 +30,7 @@ TbMask  *tb_segment_mask_like      (const TbVolume *v, GError **error);
 TbMask  *tb_segment_separation_markers (const TbVolume *ct, double t_bone, gsize min_split_voxels,
                                         double *t_split_min, double *t_split_max, guint *n_splits,
                                         guint *n_markers, TbSegmentTicker *ticker, GError **error);
+
+/* Label of the small bone pieces that get no marker of their own; they join a neighbour after the flood. */
+#define TB_SEGMENT_FRAGMENT 255
+void     tb_segment_absorb_fragments   (TbMask *labels, guint8 fragment, guint8 background);

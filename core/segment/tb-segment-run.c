@@ -248,7 +248,7 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
             return NULL;
           for (gsize i = 0; i < n; i++)
             if (markers->data[i])
-              markers->data[i] = markers->data[i] == 255 ? 0 : markers->data[i] + 1;
+              markers->data[i] = markers->data[i] >= TB_SEGMENT_FRAGMENT - 1 ? TB_SEGMENT_FRAGMENT : markers->data[i] + 1;
         }
       if (p->markers == NULL)
         {
@@ -291,6 +291,8 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
       labels = tb_segment_watershed (relief, markers, cancellable, NULL, NULL, error);
       if (labels == NULL)
         return NULL;
+      if (p->markers == NULL)
+        tb_segment_absorb_fragments (labels, TB_SEGMENT_FRAGMENT, 1);
       /* watershed labels: 1 background, 2.. objects -> 0, 1.. */
       for (gsize i = 0; i < n; i++)
         labels->data[i] = labels->data[i] >= 1 ? labels->data[i] - 1 : 0;

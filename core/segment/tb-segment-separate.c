@@ -49,17 +49,16 @@ typedef struct {
 
 /* give every voxel of the part rooted at r a fresh marker label */
 static void
-freeze (Forest *f, guint32 r)
+freeze (Forest *f, guint32 r, gboolean fragment)
 {
   f->frozen[r] = 1;
-  if (f->next_label > 255)
-    {
-      f->n_dropped++;
-      return;
-    }
+  guint8 label = TB_SEGMENT_FRAGMENT;
+  if (!fragment && f->next_label < TB_SEGMENT_FRAGMENT)
+    label = (guint8) f->next_label++;
+  else if (!fragment)
+    f->n_dropped++;
   for (guint32 v = r; v != G_MAXUINT32; v = f->next[v])
-    f->markers->data[v] = (guint8) f->next_label;
-  f->next_label++;
+    f->markers->data[v] = label;
 }
 
 TbMask *
@@ -125,9 +124,9 @@ tb_segment_separation_markers (const TbVolume *ct, double t_bone, gsize min_spli
             {
               /* two bone-sized parts meet at this level: keep them apart above it */
               if (!f.frozen[ra])
-                freeze (&f, ra);
+                freeze (&f, ra, FALSE);
               if (!f.frozen[rb])
-                freeze (&f, rb);
+                freeze (&f, rb, FALSE);
               lo = MIN (lo, order[e].value);
               hi = MAX (hi, order[e].value);
               splits++;
@@ -161,8 +160,12 @@ tb_segment_separation_markers (const TbVolume *ct, double t_bone, gsize min_spli
             }
         }
       g_array_sort (roots, by_value_desc);
+      /* bone-sized ones get a label of their own, small ones the shared fragment label */
       for (guint r = 0; r < roots->len; r++)
-        freeze (&f, g_array_index (roots, Entry, r).index);
+        {
+          const Entry *e = &g_array_index (roots, Entry, r);
+          freeze (&f, e->index, e->value < min_split);
+        }
       g_array_unref (roots);
     }
   g_free (order);
@@ -177,7 +180,7 @@ tb_segment_separation_markers (const TbVolume *ct, double t_bone, gsize min_spli
       return NULL;
     }
   if (f.n_dropped > 0)
-    g_debug ("separation: %u small parts left without a marker (labels exhausted)", f.n_dropped);
+    g_debug ("separation: %u bone-sized parts share the fragment label (labels exhausted)", f.n_dropped);
   *t_split_min = splits ? lo : NAN;
   *t_split_max = splits ? hi : NAN;
   *n_splits = splits;
