@@ -9,6 +9,7 @@
 #include "metrics-private.h"
 
 #include <math.h>
+#include <omp.h>
 
 #define R  TB_METRICS_SSIM_RADIUS
 #define W  (2 * R + 1)
@@ -61,9 +62,11 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
    * barrier between them (barriers stall badly on a busy machine). An item sums the z window
    * (3D) of its rows plus a halo of R rows above and below, filters them along x into a local
    * buffer, then along y for its output rows. The halo costs 2R/BLOCK extra x work. */
-  enum { BLOCK = 48 };
   const int k0 = three_d ? R : 0, k1 = three_d ? nz - R : nz;
-  const int vy = ny - 2 * R, n_blocks = (vy + BLOCK - 1) / BLOCK;
+  const int vy = ny - 2 * R;
+  /* whole planes when there are enough of them to share out (no halo work at all) */
+  const int BLOCK = (k1 - k0) >= 4 * omp_get_max_threads () ? vy : MIN (vy, 48);
+  const int n_blocks = (vy + BLOCK - 1) / BLOCK;
   const gint64 n_items = (gint64) (k1 - k0) * n_blocks;
   double total = 0.0;
   guint64 count = 0;
