@@ -202,12 +202,14 @@ parse_slice (const char *path, const guint8 *data, gsize n, Slice *s, GError **e
   guint16 g, e;
   guint32 len;
   gboolean sq;
-  while (next_element (&c, &g, &e, &len, &sq))
+  gsize start;
+  while (start = c.at, next_element (&c, &g, &e, &len, &sq))
     {
       if (meta && g != 0x0002)
         {
           meta = FALSE;
-          /* the dataset's own syntax: implicit VR unless the meta says explicit; a bare file is sniffed */
+          /* the dataset's own syntax: from the meta's TransferSyntaxUID, else sniffed from this element */
+          gboolean ex = start + 6 <= n && is_vr (data + start + 4);
           if (s->syntax[0] != '\0')
             {
               if (strcmp (s->syntax, "1.2.840.10008.1.2") != 0 && strcmp (s->syntax, "1.2.840.10008.1.2.1") != 0)
@@ -218,15 +220,15 @@ parse_slice (const char *path, const guint8 *data, gsize n, Slice *s, GError **e
                                base, syntax_name (s->syntax), s->syntax);
                   return FALSE;
                 }
-              gboolean ex = strcmp (s->syntax, "1.2.840.10008.1.2.1") == 0;
-              if (ex != c.explicit_vr)
-                {
-                  /* re-read this element header in the dataset's syntax */
-                  c.at -= c.explicit_vr ? (long_vr (data + c.at - 8 + 4) ? 12 : 8) : 8;
-                  c.explicit_vr = ex;
-                  if (!next_element (&c, &g, &e, &len, &sq))
-                    break;
-                }
+              ex = strcmp (s->syntax, "1.2.840.10008.1.2.1") == 0;
+            }
+          if (ex != c.explicit_vr)
+            {
+              /* re-read this element header in the dataset's syntax */
+              c.at = start;
+              c.explicit_vr = ex;
+              if (!next_element (&c, &g, &e, &len, &sq))
+                break;
             }
         }
       if (len == 0xFFFFFFFF)
@@ -260,7 +262,7 @@ parse_slice (const char *path, const guint8 *data, gsize n, Slice *s, GError **e
         case 0x00020010: copy_ui (s->syntax, v, len); break;
         case 0x0020000E: copy_ui (s->series, v, len); break;
         case 0x00280002: if (len >= 2) s->samples = rd16 (v); break;
-        case 0x00280008: { double f = 1; parse_ds (v, len, &f, 1, NULL); s->frames = (int) f; } break;
+        case 0x00280008: { double f = 1; parse_ds (v, len, &f, 1, NULL); s->frames = isfinite (f) ? (int) CLAMP (f, -1e6, 1e6) : 1; } break;
         case 0x00280010: if (len >= 2) s->rows = rd16 (v); break;
         case 0x00280011: if (len >= 2) s->cols = rd16 (v); break;
         case 0x00280100: if (len >= 2) s->bits_alloc = rd16 (v); break;
@@ -272,7 +274,7 @@ parse_slice (const char *path, const guint8 *data, gsize n, Slice *s, GError **e
         case 0x00200037: { int k = 0; parse_ds (v, len, s->orientation, 6, &k); s->have_orientation = k == 6; } break;
         case 0x00281052: parse_ds (v, len, &s->inter, 1, NULL); break;
         case 0x00281053: parse_ds (v, len, &s->slope, 1, NULL); break;
-        case 0x00200013: { double k = 0; parse_ds (v, len, &k, 1, NULL); s->instance = (int) k; } break;
+        case 0x00200013: { double k = 0; parse_ds (v, len, &k, 1, NULL); s->instance = isfinite (k) ? (int) CLAMP (k, -1e9, 1e9) : 0; } break;
         case 0x7FE00010:
           s->pixel_offset = c.at;
           s->pixel_length = len;

@@ -407,6 +407,20 @@ tb_io_read (const char *path, const TbIoReadOptions *opts, TbIoInfo *info_out,
   if (v == NULL)
     return NULL;
 
+  /* a header may give any number: the volume's geometry must stay usable */
+  for (int a = 0; a < 3; a++)
+    {
+      if (!isfinite (v->origin[a]))
+        v->origin[a] = 0.0;
+      if (!(v->spacing[a] > 0) || !isfinite (v->spacing[a]) || v->spacing[a] > 1e6)
+        {
+          tb_io_fallback_spacing (opts, v->spacing, &info);
+          g_strlcpy (info.note, "the file's voxel size is not a positive finite number: it was ignored",
+                     sizeof info.note);
+          break;
+        }
+    }
+
   TbVolumeStats stats;
   tb_volume_stats (v, &stats);
   info.nx = v->nx;
