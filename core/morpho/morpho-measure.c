@@ -160,7 +160,7 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
           double *mean = phase ? &r->tb_th : &r->tb_sp;
           double *sd = phase ? &r->tb_th_sd : &r->tb_sp_sd;
           double *max = phase ? &r->tb_th_max : &r->tb_sp_max;
-          TbVolume *map = tb_morpho_local_thickness (bone, phase, tv, mean, sd, max, cancellable, &local);
+          TbVolume *map = tb_morpho_local_thickness (bone, phase, tv, mean, sd, max, cancellable, progress, user_data, &local);
           if (map == NULL)
             {
               if (!g_error_matches (local, TB_MORPHO_ERROR, TB_MORPHO_ERROR_EMPTY))

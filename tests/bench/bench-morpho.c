@@ -28,7 +28,7 @@ best_of (double (*run) (gpointer), gpointer data, double *value)
 static double run_thickness (gpointer m)
 {
   double mean;
-  g_autoptr(TbVolume) map = tb_morpho_local_thickness (m, TRUE, NULL, &mean, NULL, NULL, NULL, NULL);
+  g_autoptr(TbVolume) map = tb_morpho_local_thickness (m, TRUE, NULL, &mean, NULL, NULL, NULL, NULL, NULL, NULL);
   return mean;
 }
 static double run_euler (gpointer m)
