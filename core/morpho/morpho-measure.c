@@ -140,6 +140,8 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
   if (n_bv == 0)
     note (notes, "no bone voxel in the region: BS/BV, Tb.Th, SMI and DA are undefined");
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
   /* Euler number, edge correction, connectivity */
   r->euler = tb_morpho_euler_in_region (bone, tv, &r->delta_chi);
   r->conn = 1.0 - r->delta_chi;
@@ -154,7 +156,7 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
         return FALSE;
       r->bs = tb_morpho_mesh_area (&mesh, NULL);
       r->bs_bv = r->bs / r->bv;
-      if (!(flags & TB_MORPHO_SKIP_SMI))
+      if (!(flags & TB_MORPHO_SKIP_SMI) && !g_cancellable_is_cancelled (cancellable))
         {
           report (progress, user_data, 0.2, "SMI");
           r->smi = tb_morpho_mesh_smi (&mesh);
