@@ -189,8 +189,8 @@ half_width (double rem, double wx)
 
 TbVolume *
 tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
-                           double *mean, double *sd, double *max,
-                           GCancellable *cancellable, GError **error)
+                           double *mean, double *sd, double *max, GCancellable *cancellable,
+                           TbProgressFunc progress, gpointer user_data, GError **error)
 {
   g_return_val_if_fail (m != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
@@ -322,10 +322,22 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
     int nt = omp_get_num_threads (), t = omp_get_thread_num ();
     int z0 = (int) ((gint64) nz * t / nt), z1 = (int) ((gint64) nz * (t + 1) / nt);
     int kc0 = MAX (0, z0 - reach), kc1 = MIN (nz, z1 + reach);
+    gint64 last_report = g_get_monotonic_time ();
     for (gsize r = first[kc0]; r < first[kc1]; r++)
       {
-        if ((r & 0xfff) == 0 && g_cancellable_is_cancelled (cancellable))
-          break;  /* every thread checks: GCancellable is thread-safe */
+        if ((r & 0xff) == 0)
+          {
+            if (g_cancellable_is_cancelled (cancellable))
+              break;  /* every thread checks: GCancellable is thread-safe */
+            gint64 now;
+            /* thread 0 reports its share done, at most every 0.2 s (its slab is half the work) */
+            if (t == 0 && progress != NULL && (now = g_get_monotonic_time ()) - last_report > 200000)
+              {
+                last_report = now;
+                progress ((double) (r - first[kc0]) / MAX (1, first[kc1] - first[kc0]),
+                          value ? "Local thickness of bone" : "Local thickness of the background", user_data);
+              }
+          }
         const Ridge *c = rp + r;
         const float v = c->s;
         if (isqrt != NULL)
