@@ -230,6 +230,15 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
     }
   if (p->markers != NULL && !tb_segment_same_grid_mask (ct, p->markers, "marker volume", error))
     return NULL;
+  if (n >= G_MAXUINT32)
+    {
+      g_set_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_INVALID,
+                   "The CT has %zu voxels; segmentation takes at most 2^32: crop it to the bones of interest", n);
+      return NULL;
+    }
+  /* the peak of the pipeline: gradient work buffers (4 floats) + heap and union-find (~24 bytes) + masks */
+  if (!tb_memory_check ((guint64) n * 44, "segmentation", error))
+    return NULL;
   if (p->n_bins < 2 || p->min_object_mm3 < 0 || p->min_split_mm3 < 0 || p->gradient_sigma > 10)
     {
       g_set_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_INVALID,
@@ -238,10 +247,13 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
       return NULL;
     }
   TbSegmentTicker ticker = { cancellable, progress, user_data, 0 };
+  gint64 t_start = g_get_monotonic_time ();
+#define STEP(what) g_debug ("segment: %-24s done at %.2f s", what, (g_get_monotonic_time () - t_start) / 1e6)
   g_autoptr(TbSegmentResult) res = g_new0 (TbSegmentResult, 1);
   res->t_split_min = res->t_split_max = NAN;
   if (!auto_thresholds (ct, p, res, error))
     return NULL;
+  STEP ("thresholds");
   if (!tb_segment_tick (&ticker, 0.05, "Thresholds", error))
     return NULL;
   double voxel_mm3 = ct->spacing[0] * ct->spacing[1] * ct->spacing[2];
@@ -272,6 +284,7 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
                                                    &res->t_split_max, &res->n_splits, &n_markers, &ticker, error);
           if (markers == NULL)
             return NULL;
+          STEP ("separation max-tree");
           erode_faint_markers (ct, markers, 0.5 * (res->soft_tissue_hu + res->t_optimal));
         }
       else
@@ -323,12 +336,15 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
         }
       if (!tb_segment_tick (&ticker, 0.25, "Gradient", error))
         return NULL;
+      STEP ("markers");
       g_autoptr(TbVolume) relief = tb_segment_gradient (ct, p->gradient_sigma, error);
       if (relief == NULL)
         return NULL;
+      STEP ("gradient");
       labels = tb_segment_watershed (relief, markers, cancellable, NULL, NULL, error);
       if (labels == NULL)
         return NULL;
+      STEP ("watershed");
       if (p->markers == NULL)
         tb_segment_absorb_fragments (labels, TB_SEGMENT_FRAGMENT, 1);
       /* watershed labels: 1 background, 2.. objects -> 0, 1.. */
@@ -338,8 +354,11 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
   if (!tb_segment_tick (&ticker, 0.8, "Filling holes", error))
     return NULL;
   tb_segment_fill_holes (labels, p->fill);
+  STEP ("holes filled");
   if (!finish_objects (res, labels, MAX (min_object, 1), error))
     return NULL;
+  STEP ("objects");
+#undef STEP
   if (progress != NULL)
     progress (1.0, "Segmented", user_data);
   return g_steal_pointer (&res);
