@@ -171,6 +171,8 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
     {
       for (int phase = 1; phase >= 0; phase--)
         {
+          if (phase == 1 && n_bv == 0)
+            continue;  /* already noted: no bone */
           report (progress, user_data, phase ? 0.35 : 0.6, phase ? "Trabecular thickness" : "Trabecular separation");
           GError *local = NULL;
           double *mean = phase ? &r->tb_th : &r->tb_sp;
