@@ -4,7 +4,7 @@
  * Andreassen et al. 2011, eq. 5–6). The grid is regular, so the weights are ONE stencil of offsets
  * that every element shares; only the normalization Hs_e = sum_i H_ei differs, near the boundary,
  * and is precomputed once. Cost: (stencil size) x (number of elements), linear in n. */
-#include "tb-topopt.h"
+#include "topopt-private.h"
 
 #include <math.h>
 
@@ -61,7 +61,7 @@ tb_topopt_filter_new (int nx, int ny, int nz, double rmin, GError **error)
           f->n_stencil++;
         }
   f->hs = g_new (double, n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int k = 0; k < nz; k++)
     for (int j = 0; j < ny; j++)
       for (int i = 0; i < nx; i++)
@@ -93,7 +93,8 @@ static void
 apply_h (const TbTopoptFilter *f, const double *in, double *out)
 {
   const int nx = f->nx, ny = f->ny, nz = f->nz;
-#pragma omp parallel for schedule(static)
+  const gsize n = (gsize) nx * ny * nz;
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int k = 0; k < nz; k++)
     for (int j = 0; j < ny; j++)
       {
@@ -118,7 +119,7 @@ tb_topopt_filter_density (const TbTopoptFilter *f, const double *x, double *xf)
   g_return_if_fail (f != NULL && x != NULL && xf != NULL && x != xf);
   gsize n = (gsize) f->nx * f->ny * f->nz;
   apply_h (f, x, xf);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (gsize e = 0; e < n; e++)
     xf[e] /= f->hs[e];
 }
@@ -130,7 +131,7 @@ tb_topopt_filter_density_adjoint (const TbTopoptFilter *f, const double *dxf, do
   g_return_if_fail (f != NULL && dxf != NULL && dx != NULL && dx != dxf);
   gsize n = (gsize) f->nx * f->ny * f->nz;
   double *tmp = g_new (double, n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (gsize e = 0; e < n; e++)
     tmp[e] = dxf[e] / f->hs[e];
   apply_h (f, tmp, dx);
@@ -144,11 +145,11 @@ tb_topopt_filter_sensitivity (const TbTopoptFilter *f, const double *x, const do
   g_return_if_fail (f != NULL && x != NULL && dc != NULL && dcf != NULL && dc != dcf);
   gsize n = (gsize) f->nx * f->ny * f->nz;
   double *tmp = g_new (double, n);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (gsize e = 0; e < n; e++)
     tmp[e] = x[e] * dc[e];
   apply_h (f, tmp, dcf);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (gsize e = 0; e < n; e++)
     dcf[e] /= f->hs[e] * MAX (1e-3, x[e]);
   g_free (tmp);
@@ -162,7 +163,7 @@ tb_topopt_project (double beta, double eta, gsize n, const double *x, double *y,
   g_return_if_fail (x != NULL && y != NULL);
   double den = tanh (beta * eta) + tanh (beta * (1.0 - eta));
   double t0 = tanh (beta * eta);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (gsize e = 0; e < n; e++)
     {
       double t = tanh (beta * (x[e] - eta));

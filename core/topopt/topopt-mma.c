@@ -9,7 +9,7 @@
  * (m+1) x (m+1), so every step costs O(n m^2): linear in the number of design variables.
  * Sums over n run in a fixed number of blocks added in a fixed order: the result does not depend
  * on the number of threads. */
-#include "tb-topopt.h"
+#include "topopt-private.h"
 
 #include <math.h>
 #include <string.h>
@@ -100,7 +100,7 @@ residual (TbMma *mma, const double *x, const double *xsi, const double *eta, con
   const gsize n = mma->n;
   const int m = mma->m;
   double part2[N_BLOCKS], partmax[N_BLOCKS], partg[N_BLOCKS][M_MAX];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int blk = 0; blk < N_BLOCKS; blk++)
     {
       gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
@@ -197,7 +197,7 @@ subsolve (TbMma *mma)
   Dual v, vo, dv;
   double epsi = 1.0;
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (gsize j = 0; j < n; j++)
     {
       x[j] = 0.5 * (mma->alfa[j] + mma->beta[j]);
@@ -218,7 +218,7 @@ subsolve (TbMma *mma)
         {
           /* Reduced Newton system: Alam = diag + G D^-1 G^T, bb = dellam + dely/diagy - G D^-1 delx. */
           double Ap[N_BLOCKS][M_MAX * M_MAX], bp[N_BLOCKS][M_MAX], gp[N_BLOCKS][M_MAX];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
           for (int blk = 0; blk < N_BLOCKS; blk++)
             {
               gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
@@ -281,7 +281,7 @@ subsolve (TbMma *mma)
 
           /* Back-substitute dx, dxsi, deta and find the largest step keeping everything positive. */
           double stm[N_BLOCKS];
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
           for (int blk = 0; blk < N_BLOCKS; blk++)
             {
               gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
@@ -338,7 +338,7 @@ subsolve (TbMma *mma)
           double resnew = 2 * resnorm;
           for (int itto = 0; itto < 50 && resnew > resnorm; itto++)
             {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
               for (gsize j = 0; j < n; j++)
                 {
                   x[j] = mma->xo[j] + steg * mma->dx[j];
@@ -375,7 +375,7 @@ tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval
   const int iter = mma->iter;
   double bp[N_BLOCKS][M_MAX];
 
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int blk = 0; blk < N_BLOCKS; blk++)
     {
       gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;

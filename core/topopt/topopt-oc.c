@@ -17,7 +17,7 @@ tb_topopt_oc_update (gsize n, const double *x, const double *dc, const double *d
   while ((l2 - l1) / (l1 + l2) > 1e-3)
     {
       double lmid = 0.5 * (l2 + l1);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
       for (gsize e = 0; e < n; e++)
         {
           if (passive != NULL && passive[e])
