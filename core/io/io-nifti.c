@@ -66,6 +66,7 @@ read_header (const char *path, const char *base, gzFile gz, int *version, GError
     size = (gint32) GUINT32_SWAP_LE_BE ((guint32) size);
   nifti_image *nim = NULL;
   *version = size == 540 ? 2 : 1;
+  const gboolean swapped = hdr.h1.sizeof_hdr != size;
   if (size == 540)
     {
       int more = gzread (gz, hdr.bytes + sizeof (nifti_1_header), sizeof (nifti_2_header) - sizeof (nifti_1_header));
@@ -75,8 +76,44 @@ read_header (const char *path, const char *base, gzFile gz, int *version, GError
                        "%s ends inside its NIfTI-2 header; export it again", base);
           return NULL;
         }
-      nim = nifti_convert_n2hdr2nim (hdr.h2, path);
     }
+  /* libnifti2 prints to stderr whatever it dislikes here, so check dims and type first. */
+  gint64 dim[8];
+  gint16 datatype = size == 540 ? hdr.h2.datatype : hdr.h1.datatype;
+  if (swapped)
+    datatype = (gint16) GUINT16_SWAP_LE_BE ((guint16) datatype);
+  for (int i = 0; i < 8; i++)
+    {
+      if (size == 540)
+        dim[i] = swapped ? (gint64) GUINT64_SWAP_LE_BE ((guint64) hdr.h2.dim[i]) : hdr.h2.dim[i];
+      else
+        dim[i] = swapped ? (gint16) GUINT16_SWAP_LE_BE ((guint16) hdr.h1.dim[i]) : hdr.h1.dim[i];
+    }
+  if (dim[0] < 1 || dim[0] > 7)
+    {
+      g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_CORRUPT,
+                   "%s has an invalid NIfTI header (%" G_GINT64_FORMAT " dimensions); export it again", base, dim[0]);
+      return NULL;
+    }
+  for (int i = 1; i <= dim[0]; i++)
+    if (dim[i] < 1 && !(i > 1 && dim[i] == 0))
+      {
+        g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_CORRUPT,
+                     "%s has an invalid NIfTI header (dimension %d is %" G_GINT64_FORMAT "); export it again",
+                     base, i, dim[i]);
+        return NULL;
+      }
+  TbIoPixelType type;
+  if (!pixel_type_of (datatype, &type))
+    {
+      g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_UNSUPPORTED,
+                   "%s holds %s voxels (NIfTI datatype %d); Trabecula reads 8/16/32-bit integer and 32/64-bit "
+                   "float NIfTI (convert it, e.g. with nibabel or fslmaths -odt float)", base,
+                   nifti_datatype_to_string (datatype), datatype);
+      return NULL;
+    }
+  if (size == 540)
+    nim = nifti_convert_n2hdr2nim (hdr.h2, path);
   else
     nim = nifti_convert_n1hdr2nim (hdr.h1, path);
   if (nim == NULL)

@@ -335,9 +335,9 @@ find_spacing (TIFF *t, const TbIoReadOptions *opts, TbIoInfo *info, double spaci
           spacing[1] = unit_mm / yres;
           spacing[2] = z > 0 && isfinite (z) ? z * unit_mm : spacing[0];
           /* ImageJ's origin is in pixels, the position of world zero: world = (i - xorigin) * pw. */
-          origin[0] = isfinite (xo) ? -xo * spacing[0] : 0;
-          origin[1] = isfinite (yo) ? -yo * spacing[1] : 0;
-          origin[2] = isfinite (zo) ? -zo * spacing[2] : 0;
+          origin[0] = isfinite (xo) ? 0.0 - xo * spacing[0] : 0;
+          origin[1] = isfinite (yo) ? 0.0 - yo * spacing[1] : 0;
+          origin[2] = isfinite (zo) ? 0.0 - zo * spacing[2] : 0;
           info->spacing_source = "ImageJ metadata";
           return;
         }

@@ -209,11 +209,11 @@ is_nifti_header (const guint8 *h, gsize n)
 static gboolean
 is_metaimage (const guint8 *h, gsize n)
 {
-  /* A text header of "Key = Value" lines that names its dimensions. */
-  for (gsize i = 0; i < n; i++)
-    if (h[i] == 0)
-      return FALSE;
+  /* A text header of "Key = Value" lines that names its dimensions (binary data may follow
+   * when ElementDataFile = LOCAL, so only the text before the first NUL is looked at). */
   g_autofree char *text = g_strndup ((const char *) h, n);
+  if (strlen (text) < 8)
+    return FALSE;
   return (strstr (text, "NDims") != NULL || strstr (text, "DimSize") != NULL)
          && strstr (text, "ElementType") != NULL && strchr (text, '=') != NULL;
 }
