@@ -53,7 +53,7 @@ tb_cli_enhance_to (int argc, char **argv)
   g_autofree char *voi_name = NULL, *voi_box = NULL, *loads = NULL, *output = NULL, *history = NULL;
   g_autofree char *calib = NULL, *bmd_range = NULL;
   g_auto(GStrv) stresses = NULL;
-  int upscale = 8, levels = 2, iterations = 0, coarsen = 1;
+  int upscale = 8, levels = 0, iterations = 0, coarsen = 1;
   double eps1 = 0, eps2 = 0, rmin = 0;
   gint64 seed = 1;
   GOptionEntry entries[] = {
@@ -65,7 +65,7 @@ tb_cli_enhance_to (int argc, char **argv)
     { "stress", 0, 0, G_OPTION_ARG_STRING_ARRAY, &stresses, "Apparent stress sxx,syy,szz,sxy,syz,sxz in MPa, one load case each (repeat)", "S" },
     { "coarsen", 0, 0, G_OPTION_ARG_INT, &coarsen, "Coarsen the whole-bone FE by this factor (default 1)", "F" },
     { "upscale", 'n', 0, G_OPTION_ARG_INT, &upscale, "Sub-voxels per clinical voxel per axis (default 8)", "N" },
-    { "levels", 0, 0, G_OPTION_ARG_INT, &levels, "BMD constraint levels (default 2)", "L" },
+    { "levels", 0, 0, G_OPTION_ARG_INT, &levels, "BMD constraint levels (default 1: the clinical voxels)", "L" },
     { "eps1", 0, 0, G_OPTION_ARG_DOUBLE, &eps1, "BMD deviation tolerance", "E" },
     { "eps2", 0, 0, G_OPTION_ARG_DOUBLE, &eps2, "Black-and-white tolerance", "E" },
     { "rmin", 0, 0, G_OPTION_ARG_DOUBLE, &rmin, "Filter radius in sub-voxels", "R" },
@@ -189,7 +189,7 @@ tb_cli_enhance_to (int argc, char **argv)
   TbTopoptSettings set;
   tb_topopt_settings_init (&set, TB_TOPOPT_BONE);
   set.upscale = upscale;
-  set.n_levels = levels;
+  if (levels > 0) set.n_levels = levels;
   if (eps1 > 0) set.eps1 = eps1;
   if (eps2 > 0) set.eps2 = eps2;
   if (rmin > 0) set.rmin = rmin;
