@@ -20,6 +20,7 @@
 #pragma once
 
 #include <gio/gio.h>
+#include <json-glib/json-glib.h>
 #include "tb-volume.h"
 
 G_BEGIN_DECLS
@@ -127,14 +128,56 @@ gboolean    tb_nn_adam_load     (TbNnAdam *adam, const char *path, GError **erro
 /* Cosine decay after a linear warm-up: lr at step t of total. */
 double      tb_nn_lr_cosine     (double lr, double lr_min, guint64 warmup, guint64 t, guint64 total);
 
-/* Training pairs and training (nn-pairs.c, nn-train.c): see the CLI commands make-pairs and train. */
+/* Training pairs (nn-pairs.c): truth patches of the phantom at random positions in every trabecular
+ * region, for several seeds, each degraded by tb_phantom_degrade; a dataset folder holds
+ * manifest.json, train.safetensors and val.safetensors ("lr" [N,1,p,p] normalized input, "hr"
+ * [N,1,p*s,p*s] bone fraction of the HR slice at the centre of the LR slice). */
+typedef struct {
+  const char *out_dir;
+  const guint64 *train_seeds, *val_seeds;
+  guint n_train_seeds, n_val_seeds;
+  int blocks_per_region;     /* random blocks per region per seed */
+  int patch;                 /* LR patch side (voxels) */
+  int block;                 /* LR block side from which patches are cut (>= patch) */
+  int slices;                /* LR slices per block (each gives pairs) */
+  int patches_per_slice;
+  int scale;                 /* clinical voxel / truth voxel */
+  int supersample;           /* truth integration sub-samples per axis */
+  double clinical_spacing, noise_sigma;
+  const char *command_line;  /* recorded in the manifest */
+} TbNnPairsParams;
+
+void        tb_nn_pairs_params_init (TbNnPairsParams *p);
+gboolean    tb_nn_make_pairs    (const TbNnPairsParams *p, GCancellable *cancellable,
+                                 TbProgressFunc progress, gpointer user_data, GError **error);
+
 typedef struct _TbNnDataset TbNnDataset;
 TbNnDataset *tb_nn_dataset_load (const char *dir, const char *split, GError **error);
 void        tb_nn_dataset_free  (TbNnDataset *ds);
 guint       tb_nn_dataset_size  (const TbNnDataset *ds);
-const char *tb_nn_dataset_get   (const TbNnDataset *ds, const char *key);  /* manifest string */
-void        tb_nn_dataset_batch (const TbNnDataset *ds, const guint *idx, guint n, TbNnTensor *lr, TbNnTensor *hr);
-void        tb_nn_dataset_shapes (const TbNnDataset *ds, int lr_shape[5], int hr_shape[5]);
+JsonObject *tb_nn_dataset_manifest (const TbNnDataset *ds);
+/* Copy samples idx[0..n) into lr / hr (shaped [n,...]), each transformed by one of the 8 symmetries
+ * of the square (aug[i] in 0..7, NULL = identity). */
+void        tb_nn_dataset_batch (const TbNnDataset *ds, const guint *idx, const guint8 *aug, guint n,
+                                 TbNnTensor *lr, TbNnTensor *hr);
+const TbNnTensor *tb_nn_dataset_tensor (const TbNnDataset *ds, const char *name);  /* "lr", "hr" */
+
+/* Training (nn-train.c): pixel-loss pre-training, then optional adversarial fine-tuning with a PatchGAN
+ * (least squares). Writes OUT/model.safetensors, OUT/checkpoint*.safetensors (resume), OUT/log.csv. */
+typedef struct {
+  const char *dataset, *out_dir;
+  TbNnArch arch;
+  const char *loss;          /* "l1" or "l2" */
+  int epochs, adv_epochs, batch, steps_per_epoch;  /* steps 0: one pass over the data */
+  double lr, lr_min, weight_decay, clip_norm, adv_weight;
+  guint64 seed;
+  gboolean resume;
+  const char *command_line;  /* recorded in the model's metadata */
+} TbNnTrainParams;
+
+void        tb_nn_train_params_init (TbNnTrainParams *p);
+gboolean    tb_nn_train         (const TbNnTrainParams *p, GCancellable *cancellable,
+                                 TbProgressFunc progress, gpointer user_data, GError **error);
 
 /* Patchwise inference: overlap-tile (exact), Dijkstra seam quilting (paper 001), or linear blend. */
 typedef enum { TB_NN_STITCH_TILE, TB_NN_STITCH_QUILT, TB_NN_STITCH_BLEND } TbNnStitch;

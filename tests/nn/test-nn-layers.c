@@ -118,6 +118,110 @@ test_layer (gconstpointer data)
     }
 }
 
+/* J = sum gy * layer(x) accumulated in double. */
+static double
+objective (const TbNnLayer *l, const TbNnTensor *const *in, TbNnTensor *y, const TbNnTensor *gy, double *abs_sum)
+{
+  tb_nn_get_ops (l->kind)->forward (l, in, y);
+  double j = 0.0, a = 0.0;
+  for (gsize i = 0; i < tb_nn_tensor_size (y); i++)
+    {
+      j += (double) gy->data[i] * y->data[i];
+      a += fabs ((double) gy->data[i] * y->data[i]);
+    }
+  if (abs_sum != NULL)
+    *abs_sum = a;
+  return j;
+}
+
+/* Finite-difference check of one coordinate of t (an input or a parameter) against the analytic
+ * gradient g. Every layer is piecewise linear in each input, so the central difference
+ * (J(t+h) - J(t-h)) / 2h is EXACT in exact arithmetic when no ReLU kink lies within h (coordinates
+ * whose ReLU input is within 2h of 0 are skipped). What remains is float32 rounding of J: each output
+ * carries at most ~sqrt(K) * 1.2e-7 relative error (K products summed), so |error of J| <=
+ * 4 sqrt(K) 1.2e-7 * sum|gy y| and the quotient's error is that over 2h (the float/double-precision
+ * substitute: J is summed in double and the tolerance is this computed bound plus 1e-4 relative). */
+static void
+fd_check (const TbNnLayer *l, const TbNnTensor *const *in, TbNnTensor *y, const TbNnTensor *gy,
+          TbNnTensor *t, const TbNnTensor *g, int K, GRand *rand, const char *what)
+{
+  const float h = 1e-2f;
+  int checked = 0;
+  for (int trial = 0; trial < 200 && checked < 12; trial++)
+    {
+      gsize i = (gsize) g_rand_int_range (rand, 0, (gint32) tb_nn_tensor_size (t));
+      float keep = t->data[i];
+      if ((l->kind == TB_NN_RELU || l->kind == TB_NN_LEAKY_RELU) && fabsf (keep) < 2 * h)
+        continue;
+      double s1, s2;
+      t->data[i] = keep + h;
+      double jp = objective (l, in, y, gy, &s1);
+      t->data[i] = keep - h;
+      double jm = objective (l, in, y, gy, &s2);
+      t->data[i] = keep;
+      double num = (jp - jm) / (2.0 * (double) h);
+      double tol = 4.0 * sqrt ((double) K) * 1.2e-7 * MAX (s1, s2) / (2.0 * h) + 1e-4 * fabs (g->data[i]);
+      if (!(fabs (num - g->data[i]) <= tol))
+        g_error ("%s[%" G_GSIZE_FORMAT "]: finite difference %.8g, analytic %.8g (tolerance %.3g)",
+                 what, i, num, (double) g->data[i], tol);
+      checked++;
+    }
+  g_assert_cmpint (checked, >=, 6);
+}
+
+static void
+test_layer_fd (gconstpointer data)
+{
+  const char *cs = data;
+  g_autoptr(JsonNode) node = json_from_string (g_hash_table_lookup (ref_meta, cs), NULL);
+  JsonObject *o = json_node_get_object (node);
+  int dims = (int) json_object_get_int_member (o, "dims"), ndim = dims + 2;
+  TbNnLayer l = { 0 };
+  l.kind = kind_from_name (json_object_get_string_member (o, "kind"));
+  l.dims = dims;
+  l.n_inputs = (l.kind == TB_NN_ADD || l.kind == TB_NN_CONCAT) ? 2 : 1;
+  l.factor = (int) json_object_get_int_member_with_default (o, "factor", 0);
+  l.slope = (float) json_object_get_double_member_with_default (o, "slope", 0.0);
+  l.name = (char *) cs;
+  int K = 8;
+  g_autoptr(TbNnTensor) w = NULL, b = NULL, gw = NULL, gb = NULL;
+  if (l.kind == TB_NN_CONV)
+    {
+      l.cin = (int) json_object_get_int_member (o, "cin");
+      l.cout = (int) json_object_get_int_member (o, "cout");
+      l.k = (int) json_object_get_int_member (o, "k");
+      l.stride = (int) json_object_get_int_member (o, "stride");
+      l.pad = (int) json_object_get_int_member (o, "pad");
+      w = copy_as (ref (cs, "weight"), ndim);
+      b = copy_as (ref (cs, "bias"), 4);
+      gw = tb_nn_tensor_new_like (w);
+      gb = tb_nn_tensor_new_like (b);
+      l.weight = w; l.bias = b; l.grad_weight = gw; l.grad_bias = gb;
+      K = (int) (tb_nn_tensor_size (w) / l.cout) + 1;
+    }
+  g_autoptr(TbNnTensor) x0 = copy_as (ref (cs, "x0"), ndim);
+  g_autoptr(TbNnTensor) x1 = l.n_inputs > 1 ? copy_as (ref (cs, "x1"), ndim) : NULL;
+  const TbNnTensor *in[2] = { x0, x1 };
+  int shape[6];
+  g_assert_true (tb_nn_get_ops (l.kind)->shape (&l, in, shape, NULL));
+  g_autoptr(TbNnTensor) y = tb_nn_tensor_new (shape[0], shape[1], shape[2], shape[3], shape[4], shape[5]);
+  g_autoptr(TbNnTensor) gy = copy_as (ref (cs, "gy"), ndim);
+  tb_nn_get_ops (l.kind)->forward (&l, in, y);
+  g_autoptr(TbNnTensor) gx0 = tb_nn_tensor_new_like (x0);
+  g_autoptr(TbNnTensor) gx1 = x1 != NULL ? tb_nn_tensor_new_like (x1) : NULL;
+  TbNnTensor *gx[2] = { gx0, gx1 };
+  tb_nn_get_ops (l.kind)->backward (&l, in, y, gy, gx);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  fd_check (&l, in, y, gy, x0, gx0, K, rand, "input 0");
+  if (x1 != NULL)
+    fd_check (&l, in, y, gy, x1, gx1, K, rand, "input 1");
+  if (w != NULL)
+    {
+      fd_check (&l, in, y, gy, w, gw, K, rand, "weight");
+      fd_check (&l, in, y, gy, b, gb, K, rand, "bias");
+    }
+}
+
 static void
 test_loss (gconstpointer data)
 {
@@ -188,7 +292,11 @@ main (int argc, char **argv)
       else if (strstr (js, "\"model\"") != NULL)
         g_test_add_data_func (path, cs, test_model);
       else
-        g_test_add_data_func (path, cs, test_layer);
+        {
+          g_test_add_data_func (path, cs, test_layer);
+          g_autofree char *fd = g_strdup_printf ("/nn/finite-difference/%s", cs);
+          g_test_add_data_func (fd, cs, test_layer_fd);
+        }
     }
   return g_test_run ();
 }
