@@ -129,7 +129,9 @@ conv_forward (const TbNnLayer *l, const TbNnTensor *const *in, TbNnTensor *out)
   gsize in_stride = (gsize) g.cin * g.d * g.h * g.w, out_stride = (gsize) g.cout * g.P;
   const float *W = l->weight->data, *bias = l->bias != NULL ? l->bias->data : NULL;
 
-#pragma omp parallel if (n_tasks > 1)
+  /* threads only for work worth waking them for (~2 MFLOP); on a busy machine a barrier costs ms */
+  double flops = 2.0 * g.cout * g.K * (double) g.P * x->n;
+#pragma omp parallel if (n_tasks > 1 && flops > 2e6)
   {
     float *col = g_malloc ((gsize) g.K * bc * sizeof (float));
 #pragma omp for schedule(dynamic, 1)
@@ -170,7 +172,7 @@ conv_backward (TbNnLayer *l, const TbNnTensor *const *in, const TbNnTensor *out,
 
   /* One sample per thread (static: the same thread sums the same samples, so gradients are
    * reproducible); col2im of different blocks of one sample would race on dx. */
-#pragma omp parallel num_threads(nthreads) if (nthreads > 1)
+#pragma omp parallel num_threads(nthreads) if (nthreads > 1 && 4.0 * g.cout * g.K * (double) g.P * x->n > 4e6)
   {
     float *col = g_malloc ((gsize) g.K * bc * sizeof (float));
     float *dcol = dx != NULL ? g_malloc ((gsize) g.K * bc * sizeof (float)) : NULL;
