@@ -55,9 +55,10 @@ conv_shape (const TbNnLayer *l, const TbNnTensor *const *in, int shape[6], GErro
   return TRUE;
 }
 
-/* Column block [p0, p0 + cols) of sample x (one sample's C,D,H,W data). */
+/* Columns [p0, p0 + cols) of sample x (one sample's C,D,H,W data) into rows of length ld >= cols,
+ * zero beyond cols. */
 static void
-im2col (const ConvGeom *g, const float *x, gsize p0, int cols, float *col)
+im2col (const ConvGeom *g, const float *x, gsize p0, int cols, int ld, float *col)
 {
   gsize plane = (gsize) g->h * g->w, vol = plane * g->d;
   for (int r = 0; r < g->K; r++)
@@ -66,7 +67,9 @@ im2col (const ConvGeom *g, const float *x, gsize p0, int cols, float *col)
       int b = t % g->kh; t /= g->kh;
       int a = t % g->kd, ci = t / g->kd;
       const float *xc = x + (gsize) ci * vol;
-      float *dst = col + (gsize) r * cols;
+      float *dst = col + (gsize) r * ld;
+      for (int j = cols; j < ld; j++)
+        dst[j] = 0.0f;
       gsize p = p0;
       int ow = (int) (p % g->ow), oh = (int) ((p / g->ow) % g->oh), od = (int) (p / ((gsize) g->ow * g->oh));
       for (int j = 0; j < cols; j++)
@@ -110,12 +113,16 @@ col2im_add (const ConvGeom *g, const float *col, gsize p0, int cols, float *dx)
     }
 }
 
-/* Columns per block: about 1 MiB of column matrix, so a block stays in cache while sgemm reads it. */
+/* Columns per block: always 256, the last block padded with zeros, so every sgemm of a layer has the
+ * same shape. OpenBLAS picks its kernel (and so the summation order) by shape; with one shape, an
+ * output voxel gets the same bits whatever the image size, which makes overlap-tile inference
+ * identical to a whole-image pass. 256 columns x K rows (K <= 1728 here) stay in L2. */
+#define CONV_BLOCK 256
+
 static int
 conv_block_cols (const ConvGeom *g)
 {
-  gsize cols = MAX ((gsize) 262144 / (gsize) g->K, 256);
-  return (int) MIN (cols, g->P);
+  return CONV_BLOCK;
 }
 
 static void
@@ -134,24 +141,26 @@ conv_forward (const TbNnLayer *l, const TbNnTensor *const *in, TbNnTensor *out)
 #pragma omp parallel if (n_tasks > 1 && flops > 2e6)
   {
     float *col = g_malloc ((gsize) g.K * bc * sizeof (float));
+    float *tmp = g_malloc ((gsize) g.cout * bc * sizeof (float));
 #pragma omp for schedule(dynamic, 1)
     for (gsize task = 0; task < n_tasks; task++)
       {
         gsize n = task / n_blocks, p0 = (task % n_blocks) * bc;
         int cols = (int) MIN ((gsize) bc, g.P - p0);
         float *y = out->data + n * out_stride + p0;
-        im2col (&g, x->data + n * in_stride, p0, cols, col);
-        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g.cout, cols, g.K,
-                     1.0f, W, g.K, col, cols, 0.0f, y, (int) g.P);
-        if (bias != NULL)
-          for (int co = 0; co < g.cout; co++)
-            {
-              float *yr = y + (gsize) co * g.P;
-              for (int j = 0; j < cols; j++)
-                yr[j] += bias[co];
-            }
+        im2col (&g, x->data + n * in_stride, p0, cols, bc, col);
+        cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, g.cout, bc, g.K,
+                     1.0f, W, g.K, col, bc, 0.0f, tmp, bc);
+        for (int co = 0; co < g.cout; co++)
+          {
+            float *yr = y + (gsize) co * g.P, b = bias != NULL ? bias[co] : 0.0f;
+            const float *tr = tmp + (gsize) co * bc;
+            for (int j = 0; j < cols; j++)
+              yr[j] = tr[j] + b;
+          }
       }
     g_free (col);
+    g_free (tmp);
   }
 }
 
@@ -183,7 +192,7 @@ conv_backward (TbNnLayer *l, const TbNnTensor *const *in, const TbNnTensor *out,
         {
           int cols = (int) MIN ((gsize) bc, g.P - p0);
           const float *dy = grad_out->data + n * out_stride + p0;
-          im2col (&g, x->data + n * in_stride, p0, cols, col);
+          im2col (&g, x->data + n * in_stride, p0, cols, cols, col);
           cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, g.cout, g.K, cols,
                        1.0f, dy, (int) g.P, col, cols, 1.0f, dw, g.K);
           for (int co = 0; co < g.cout; co++)

@@ -142,7 +142,7 @@ tb_nn_net_n_params (const TbNnNet *net)
   return n;
 }
 
-/* Receptive radius in input pixels: walk the graph keeping each node's radius and scale
+/* Receptive radius in input pixels (a bound): walk the graph keeping each node's radius and scale
  * (pixels per input pixel); a k-wide convolution adds (k/2) / scale. */
 int
 tb_nn_net_receptive_radius (const TbNnNet *net)
@@ -174,7 +174,8 @@ tb_nn_net_receptive_radius (const TbNnNet *net)
       rad[i] = r; scale[i] = s;
       best = MAX (best, r);
     }
-  return (int) ceil (best - 1e-9);
+  /* + 1: an output pixel sits anywhere inside its input pixel, up to one input pixel from its centre */
+  return (int) ceil (best - 1e-9) + 1;
 }
 
 void

@@ -196,10 +196,10 @@ void        tb_nn_enhance_params_init (TbNnEnhanceParams *p);
 TbVolume   *tb_nn_enhance       (TbNnNet *net, const TbVolume *ct, const TbBox *box,
                                  const TbNnEnhanceParams *params, GCancellable *cancellable,
                                  TbProgressFunc progress, gpointer user_data, GError **error);
-/* Stitch two 2-D images of equal height that overlap by ov columns, along the Dijkstra
- * minimum-error path through (a - b)^2; seam (may be NULL) receives, per row, the first b column. */
-void        tb_nn_quilt_join_columns (const float *a, int wa, const float *b, int wb, int h, int ov,
-                                      float *out, int *seam_mask);
+/* Minimum-error seam through an overlap (paper 001): a and b are the two patches' values on the
+ * same len x ov pixels (row-major, len rows along the seam). Dijkstra's shortest path from row 0 to
+ * row len-1 through the cost (a - b)^2 (4-connected); take_b[i] = 1 right of and on the path. */
+void        tb_nn_quilt_seam    (const float *a, const float *b, int len, int ov, guint8 *take_b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbNnTensor, tb_nn_tensor_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbNnNet, tb_nn_net_free)
