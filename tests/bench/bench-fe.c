@@ -204,6 +204,7 @@ main (int argc, char **argv)
 {
   if (argc > 1)
     return child (argc, argv);
+  setvbuf (stdout, NULL, _IOLBF, 0);  /* rows appear as they are measured */
   char *self = argv[0];
   int nccx = g_getenv ("TB_BENCH_CCX_N") ? atoi (g_getenv ("TB_BENCH_CCX_N")) : 24;
   const char *sizes = g_getenv ("TB_BENCH_SIZES") ? g_getenv ("TB_BENCH_SIZES") : "32 64 128";
