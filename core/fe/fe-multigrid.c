@@ -1,0 +1,868 @@
+/* fe-multigrid.c — the CPU multigrid hierarchy behind TbFeOps: matrix-free fine level, coarse levels as
+ * assembled 27-point (9-point in 2D) block stencils, trilinear transfers, banded Cholesky at the bottom.
+ *
+ * Coarse grids: the fine grid is padded with zero-stiffness cells to a multiple of 2^(levels-1), so every
+ * coarse cell has exactly 2^dim children and nested trilinear interpolation is trilinear from any coarse
+ * level straight to the fine nodes. That makes the Galerkin operator P^T K P an element-by-element sum:
+ * coarse cell matrix = sum over its fine elements of E_e * W_p^T K0 W_p, where W_p (the interpolation from
+ * the coarse cell's corners to a fine element at position p inside it) depends only on p, so the
+ * matrices W_p^T K0 W_p are tabulated once. Fine elements that touch a constrained DOF use W with those rows
+ * zeroed (exact Galerkin of the constrained operator). Deep levels are built from the stored cell matrices
+ * one level up (Pc^T Kc Pc over the children). Rediscretization (for comparison): cell modulus = mean of
+ * its fine moduli times K0 of the coarse cell size.
+ */
+#include "fe-private.h"
+
+#include <lapacke.h>
+#undef I  /* complex.h, pulled in by lapacke.h, defines I */
+#include <math.h>
+#include <string.h>
+
+#define MAX_LEVELS 10
+#define TAB_LEVELS_3D 3  /* tabulate W^T K0 W up to 8^3 positions; deeper levels recurse over children */
+#define TAB_LEVELS_2D 5
+
+typedef struct {
+  int nc[3], nn[3];
+  gsize n_nodes, n_dofs;
+  double *A;          /* coarse: stencil, n_nodes * S * dim * dim */
+  double *cells;      /* stored full cell matrices (levels >= tab level), n_cells * nke * nke */
+  double *dinv;
+  guint8 *fixed;
+  double lmax;
+  double *b, *x, *r, *t1, *t2;
+  double *band;       /* coarsest: banded Cholesky factor */
+  int kd;
+} Level;
+
+struct _TbFeHierarchy {
+  TbFeModel *model;
+  TbFeSettings s;
+  int dim, nen, nke, S, nl, nt;
+  int pad[3];
+  double *E;          /* fine element moduli */
+  double mu_elem;     /* rigorous bound of lambda_max(D^-1 A) on the fine level */
+  Level lv[MAX_LEVELS];
+};
+
+/* ---- geometry helpers ---- */
+
+static inline gsize
+lnode (const Level *L, int i, int j, int k)
+{
+  return (gsize) i + (gsize) L->nn[0] * ((gsize) j + (gsize) L->nn[1] * (gsize) k);
+}
+
+/* trilinear weights of the 2^dim corners of a unit cell at local coordinates xi */
+static void
+corner_weights (int dim, const double xi[3], double w[8])
+{
+  int nen = dim == 2 ? 4 : 8;
+  for (int b = 0; b < nen; b++)
+    {
+      double v = 1;
+      for (int a = 0; a < dim; a++)
+        v *= ((b >> a) & 1) ? xi[a] : 1.0 - xi[a];
+      w[b] = v;
+    }
+}
+
+/* Kout += scale * W^T Kin W; W[a][b] = weight of coarse corner b at fine node a, per component;
+ * mask (may be NULL) zeroes fine DOFs a*dim+c. */
+static void
+galerkin_add (int dim, const double *Kin, const double W[8][8], const guint8 *mask, double scale, double *Kout)
+{
+  int nen = dim == 2 ? 4 : 8, nke = nen * dim;
+  double T[24 * 24];
+  /* T[(a c1),(b' c2)] = sum_a' Kin[(a c1),(a' c2)] m W[a'][b'] */
+  for (int r = 0; r < nke; r++)
+    for (int bp = 0; bp < nen; bp++)
+      for (int c2 = 0; c2 < dim; c2++)
+        {
+          double s = 0;
+          for (int ap = 0; ap < nen; ap++)
+            if (mask == NULL || !mask[ap * dim + c2])
+              s += Kin[r * nke + ap * dim + c2] * W[ap][bp];
+          T[r * nke + bp * dim + c2] = s;
+        }
+  for (int b = 0; b < nen; b++)
+    for (int c1 = 0; c1 < dim; c1++)
+      for (int q = 0; q < nke; q++)
+        {
+          double s = 0;
+          for (int a = 0; a < nen; a++)
+            if (mask == NULL || !mask[a * dim + c1])
+              s += W[a][b] * T[(a * dim + c1) * nke + q];
+          Kout[(b * dim + c1) * nke + q] += scale * s;
+        }
+}
+
+/* W for a child at integer position p inside a parent of 2^l children per axis */
+static void
+child_weights (int dim, int l, const int p[3], double W[8][8])
+{
+  int nen = dim == 2 ? 4 : 8;
+  double f = 1.0 / (double) (1 << l);
+  for (int a = 0; a < nen; a++)
+    {
+      double xi[3] = { 0, 0, 0 };
+      for (int ax = 0; ax < dim; ax++)
+        xi[ax] = (p[ax] + ((a >> ax) & 1)) * f;
+      corner_weights (dim, xi, W[a]);
+    }
+}
+
+/* ---- stencil scatter and apply ---- */
+
+static void
+scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
+{
+  int dim = H->dim, nen = H->nen, nke = H->nke, dd = dim * dim;
+  for (int b1 = 0; b1 < nen; b1++)
+    {
+      int i1 = I + (b1 & 1), j1 = J + ((b1 >> 1) & 1), k1 = K + ((b1 >> 2) & 1);
+      gsize n1 = lnode (L, i1, j1, k1);
+      for (int b2 = 0; b2 < nen; b2++)
+        {
+          int dx = (b2 & 1) - (b1 & 1), dy = ((b2 >> 1) & 1) - ((b1 >> 1) & 1), dz = ((b2 >> 2) & 1) - ((b1 >> 2) & 1);
+          int s = (dx + 1) + 3 * (dy + 1) + (dim == 3 ? 9 * (dz + 1) : 0);
+          double *blk = L->A + (n1 * H->S + s) * dd;
+          for (int c1 = 0; c1 < dim; c1++)
+            for (int c2 = 0; c2 < dim; c2++)
+              blk[c1 * dim + c2] += Kc[(b1 * dim + c1) * nke + b2 * dim + c2];
+        }
+    }
+}
+
+static void
+stencil_apply (TbFeHierarchy *H, Level *L, const double *x, double *y)
+{
+  const int dim = H->dim, dd = dim * dim, S = H->S;
+  const int nx = L->nn[0], ny = L->nn[1], nz = L->nn[2];
+#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      for (int i = 0; i < nx; i++)
+        {
+          gsize n = lnode (L, i, j, k);
+          double acc[3] = { 0, 0, 0 };
+          const double *An = L->A + n * S * dd;
+          for (int dz = (dim == 3 ? -1 : 0); dz <= (dim == 3 ? 1 : 0); dz++)
+            {
+              if (k + dz < 0 || k + dz >= nz) continue;
+              for (int dy = -1; dy <= 1; dy++)
+                {
+                  if (j + dy < 0 || j + dy >= ny) continue;
+                  for (int dx = -1; dx <= 1; dx++)
+                    {
+                      if (i + dx < 0 || i + dx >= nx) continue;
+                      int s = (dx + 1) + 3 * (dy + 1) + (dim == 3 ? 9 * (dz + 1) : 0);
+                      const double *blk = An + s * dd;
+                      const double *xm = x + lnode (L, i + dx, j + dy, k + dz) * dim;
+                      for (int c1 = 0; c1 < dim; c1++)
+                        for (int c2 = 0; c2 < dim; c2++)
+                          acc[c1] += blk[c1 * dim + c2] * xm[c2];
+                    }
+                }
+            }
+          for (int c = 0; c < dim; c++)
+            y[n * dim + c] = acc[c];
+        }
+}
+
+static void
+cpu_apply (TbFeHierarchy *H, int l, const double *x, double *y)
+{
+  Level *L = &H->lv[l];
+  if (l == 0)
+    tb_fe_apply_kernel (H->model, H->E, x, y, H->nt);
+  else
+    stencil_apply (H, L, x, y);
+  for (gsize d = 0; d < L->n_dofs; d++)
+    if (L->fixed[d])
+      y[d] = x[d];
+}
+
+/* ---- building the coarse levels ---- */
+
+static void
+level_alloc (TbFeHierarchy *H, Level *L, gboolean stencil)
+{
+  L->n_nodes = (gsize) L->nn[0] * L->nn[1] * L->nn[2];
+  L->n_dofs = L->n_nodes * H->dim;
+  if (stencil)
+    L->A = g_new0 (double, L->n_nodes * H->S * H->dim * H->dim);
+  L->dinv = g_new0 (double, L->n_dofs);
+  L->fixed = g_new0 (guint8, L->n_dofs);
+  L->b = g_new0 (double, L->n_dofs);
+  L->x = g_new0 (double, L->n_dofs);
+  L->r = g_new0 (double, L->n_dofs);
+  L->t1 = g_new0 (double, L->n_dofs);
+  L->t2 = g_new0 (double, L->n_dofs);
+}
+
+static void
+level_clear (Level *L)
+{
+  g_free (L->A); g_free (L->cells); g_free (L->dinv); g_free (L->fixed);
+  g_free (L->b); g_free (L->x); g_free (L->r); g_free (L->t1); g_free (L->t2); g_free (L->band);
+  memset (L, 0, sizeof *L);
+}
+
+/* Tabulated W_p^T K0 W_p for all 2^(l*dim) positions p (full nke x nke each). */
+static double *
+make_table (TbFeHierarchy *H, int l)
+{
+  int dim = H->dim, nke = H->nke, m = 1 << l;
+  gsize npos = (gsize) m * m * (dim == 3 ? m : 1);
+  double *tab = g_new0 (double, npos * nke * nke);
+#pragma omp parallel for schedule(static) num_threads(H->nt)
+  for (gsize q = 0; q < npos; q++)
+    {
+      int p[3] = { q % m, (q / m) % m, dim == 3 ? (int) (q / ((gsize) m * m)) : 0 };
+      double W[8][8];
+      child_weights (dim, l, p, W);
+      galerkin_add (dim, H->model->K0, W, NULL, 1.0, tab + q * nke * nke);
+    }
+  return tab;
+}
+
+/* cell matrix of level l cell (I,J,K), Galerkin from the fine elements (l <= tab level) */
+static void
+cell_from_fine (TbFeHierarchy *H, int l, const double *tab, int I, int J, int K, double *Kc)
+{
+  TbFeModel *M = H->model;
+  int dim = H->dim, nke = H->nke, nen = H->nen, m = 1 << l;
+  memset (Kc, 0, sizeof (double) * nke * nke);
+  for (int pz = 0; pz < (dim == 3 ? m : 1); pz++)
+    for (int py = 0; py < m; py++)
+      for (int px = 0; px < m; px++)
+        {
+          int ex = I * m + px, ey = J * m + py, ez = dim == 3 ? K * m + pz : 0;
+          if (ex >= M->n[0] || ey >= M->n[1] || ez >= M->n[2])
+            continue;  /* padding: zero stiffness */
+          gsize e = (gsize) ex + (gsize) M->n[0] * ((gsize) ey + (gsize) M->n[1] * ez);
+          double Ee = H->E[e];
+          if (Ee == 0)
+            continue;
+          gsize nodes[8];
+          tb_fe_element_nodes (M, e, nodes);
+          guint8 mask[24];
+          gboolean any = FALSE;
+          for (int a = 0; a < nen; a++)
+            for (int c = 0; c < dim; c++)
+              any |= (mask[a * dim + c] = H->lv[0].fixed[nodes[a] * dim + c]) != 0;
+          if (any)
+            {
+              int p[3] = { px, py, pz };
+              double W[8][8];
+              child_weights (dim, l, p, W);
+              galerkin_add (dim, M->K0, W, mask, Ee, Kc);
+              continue;
+            }
+          const double *T = tab + ((gsize) px + m * ((gsize) py + m * pz)) * nke * nke;
+          for (int q = 0; q < nke * nke; q++)
+            Kc[q] += Ee * T[q];
+        }
+}
+
+static void
+cell_from_children (TbFeHierarchy *H, int l, int I, int J, int K, double *Kc)
+{
+  Level *P = &H->lv[l - 1];
+  int dim = H->dim, nke = H->nke;
+  memset (Kc, 0, sizeof (double) * nke * nke);
+  for (int qz = 0; qz < (dim == 3 ? 2 : 1); qz++)
+    for (int qy = 0; qy < 2; qy++)
+      for (int qx = 0; qx < 2; qx++)
+        {
+          gsize c = (gsize) (2 * I + qx) + (gsize) P->nc[0] * ((gsize) (2 * J + qy) + (gsize) P->nc[1] * (2 * K + qz));
+          int p[3] = { qx, qy, qz };
+          double W[8][8];
+          child_weights (dim, 1, p, W);
+          galerkin_add (dim, P->cells + c * nke * nke, W, NULL, 1.0, Kc);
+        }
+}
+
+static void
+cell_rediscretized (TbFeHierarchy *H, int l, const double *K0l, int I, int J, int K, double *Kc)
+{
+  TbFeModel *M = H->model;
+  int dim = H->dim, nke = H->nke, m = 1 << l;
+  double sum = 0;
+  for (int pz = 0; pz < (dim == 3 ? m : 1); pz++)
+    for (int py = 0; py < m; py++)
+      for (int px = 0; px < m; px++)
+        {
+          int ex = I * m + px, ey = J * m + py, ez = dim == 3 ? K * m + pz : 0;
+          if (ex < M->n[0] && ey < M->n[1] && ez < M->n[2])
+            sum += H->E[(gsize) ex + (gsize) M->n[0] * ((gsize) ey + (gsize) M->n[1] * ez)];
+        }
+  double Ec = sum / ((double) m * m * (dim == 3 ? m : 1));
+  for (int q = 0; q < nke * nke; q++)
+    Kc[q] = Ec * K0l[q];
+}
+
+static void
+build_level (TbFeHierarchy *H, int l)
+{
+  Level *L = &H->lv[l];
+  int dim = H->dim, nke = H->nke, tabl = dim == 3 ? TAB_LEVELS_3D : TAB_LEVELS_2D;
+  memset (L->A, 0, sizeof (double) * L->n_nodes * H->S * dim * dim);
+  gboolean galerkin = H->s.coarse == TB_FE_COARSE_GALERKIN;
+  gboolean store = galerkin && l >= tabl && l < H->nl - 1;
+  gsize n_cells = (gsize) L->nc[0] * L->nc[1] * L->nc[2];
+  if (store && L->cells == NULL)
+    L->cells = g_new (double, n_cells * nke * nke);
+  g_autofree double *tab = NULL;
+  double K0l[24 * 24];
+  if (galerkin && l <= tabl)
+    tab = make_table (H, l);
+  if (!galerkin)
+    {
+      double hl[3];
+      for (int a = 0; a < 3; a++)
+        hl[a] = H->model->h[a] * (a < dim ? (1 << l) : 1);
+      tb_fe_element_stiffness (dim, hl, H->model->nu, H->model->thickness, K0l);
+    }
+  /* colour cells by parity so cells of one colour share no node */
+  for (int colour = 0; colour < (dim == 3 ? 8 : 4); colour++)
+    {
+      int cx = colour & 1, cy = (colour >> 1) & 1, cz = (colour >> 2) & 1;
+      int mx = (L->nc[0] - cx + 1) / 2, my = (L->nc[1] - cy + 1) / 2, mz = dim == 3 ? (L->nc[2] - cz + 1) / 2 : 1;
+#pragma omp parallel for collapse(2) schedule(dynamic, 1) num_threads(H->nt)
+      for (int kk = 0; kk < mz; kk++)
+        for (int jj = 0; jj < my; jj++)
+          {
+            double Kc[24 * 24];
+            for (int ii = 0; ii < mx; ii++)
+              {
+                int I = 2 * ii + cx, J = 2 * jj + cy, K = dim == 3 ? 2 * kk + cz : 0;
+                if (!galerkin)
+                  cell_rediscretized (H, l, K0l, I, J, K, Kc);
+                else if (l <= tabl)
+                  cell_from_fine (H, l, tab, I, J, K, Kc);
+                else
+                  cell_from_children (H, l, I, J, K, Kc);
+                if (store)
+                  memcpy (L->cells + ((gsize) I + (gsize) L->nc[0] * ((gsize) J + (gsize) L->nc[1] * K)) * nke * nke,
+                          Kc, sizeof Kc);
+                scatter_cell (H, L, I, J, K, Kc);
+              }
+          }
+    }
+  /* springs: P^T S P restricted to the diagonal blocks' own component (exact for Galerkin up to the
+   * off-node couplings, which the preconditioner may drop) */
+  /* constrained coarse DOFs: Galerkin -> empty rows; rediscretized -> any fine DOF they feed is fixed */
+  Level *F = &H->lv[l - 1];
+  memset (L->fixed, 0, L->n_dofs);
+  if (!galerkin)
+    {
+      for (int k = 0; k < F->nn[2]; k++)
+        for (int j = 0; j < F->nn[1]; j++)
+          for (int i = 0; i < F->nn[0]; i++)
+            for (int c = 0; c < dim; c++)
+              if (F->fixed[lnode (F, i, j, k) * dim + c])
+                for (int b = 0; b < H->nen; b++)
+                  {
+                    int I = i / 2 + ((b & 1) && (i & 1)), J = j / 2 + (((b >> 1) & 1) && (j & 1));
+                    int K = k / 2 + (((b >> 2) & 1) && (k & 1));
+                    L->fixed[lnode (L, I, J, K) * dim + c] = 1;
+                  }
+    }
+  int centre = dim == 3 ? 13 : 4;
+  for (gsize n = 0; n < L->n_nodes; n++)
+    for (int c = 0; c < dim; c++)
+      {
+        double dg = L->A[(n * H->S + centre) * dim * dim + c * dim + c];
+        if (!(dg > 0))
+          L->fixed[n * dim + c] = 1;
+        L->dinv[n * dim + c] = L->fixed[n * dim + c] ? 0.0 : 1.0 / dg;
+      }
+}
+
+/* spring contributions P^T S P, level by level (diagonal of the coarse spring operator) */
+static void
+add_springs (TbFeHierarchy *H)
+{
+  TbFeModel *M = H->model;
+  if (M->spring == NULL)
+    return;
+  int dim = H->dim, centre = dim == 3 ? 13 : 4;
+  g_autofree double *s = g_memdup2 (M->spring, sizeof (double) * M->n_dofs);
+  for (int l = 1; l < H->nl; l++)
+    {
+      Level *F = &H->lv[l - 1], *L = &H->lv[l];
+      g_autofree double *sc = g_new0 (double, L->n_dofs);
+      for (int k = 0; k < F->nn[2]; k++)
+        for (int j = 0; j < F->nn[1]; j++)
+          for (int i = 0; i < F->nn[0]; i++)
+            for (int c = 0; c < dim; c++)
+              {
+                double v = s[lnode (F, i, j, k) * dim + c];
+                if (v == 0 || F->fixed[lnode (F, i, j, k) * dim + c])
+                  continue;
+                for (int b = 0; b < H->nen; b++)
+                  {
+                    int bx = b & 1, by = (b >> 1) & 1, bz = (b >> 2) & 1;
+                    if ((bx && !(i & 1)) || (by && !(j & 1)) || (bz && !(k & 1)))
+                      continue;
+                    double w = ((i & 1) ? 0.5 : 1.0) * ((j & 1) ? 0.5 : 1.0) * ((dim == 3 && (k & 1)) ? 0.5 : 1.0);
+                    sc[lnode (L, i / 2 + bx, j / 2 + by, k / 2 + bz) * dim + c] += w * w * v;
+                  }
+              }
+      for (gsize n = 0; n < L->n_nodes; n++)
+        for (int c = 0; c < dim; c++)
+          if (sc[n * dim + c] != 0)
+            {
+              double *dg = &L->A[(n * H->S + centre) * dim * dim + c * dim + c];
+              *dg += sc[n * dim + c];
+              L->fixed[n * dim + c] = 0;
+              L->dinv[n * dim + c] = 1.0 / *dg;
+            }
+      g_free (s);
+      s = g_steal_pointer (&sc);
+    }
+}
+
+static gboolean
+factor_coarsest (TbFeHierarchy *H, GError **error)
+{
+  Level *L = &H->lv[H->nl - 1];
+  int dim = H->dim;
+  gsize maxoff = 1 + L->nn[0] + (dim == 3 ? (gsize) L->nn[0] * L->nn[1] : 0);
+  int kd = (int) (dim * maxoff + dim - 1);
+  int n = (int) L->n_dofs, ld = kd + 1;
+  L->kd = kd;
+  g_free (L->band);
+  L->band = g_new0 (double, (gsize) n * ld);
+  double dmax = 0;
+  for (int k = 0; k < L->nn[2]; k++)
+    for (int j = 0; j < L->nn[1]; j++)
+      for (int i = 0; i < L->nn[0]; i++)
+        {
+          gsize n1 = lnode (L, i, j, k);
+          for (int s = 0; s < H->S; s++)
+            {
+              int dx = s % 3 - 1, dy = (s / 3) % 3 - 1, dz = dim == 3 ? s / 9 - 1 : 0;
+              int i2 = i + dx, j2 = j + dy, k2 = k + dz;
+              if (i2 < 0 || j2 < 0 || k2 < 0 || i2 >= L->nn[0] || j2 >= L->nn[1] || k2 >= L->nn[2])
+                continue;
+              gsize n2 = lnode (L, i2, j2, k2);
+              for (int c1 = 0; c1 < dim; c1++)
+                for (int c2 = 0; c2 < dim; c2++)
+                  {
+                    gsize r = n1 * dim + c1, c = n2 * dim + c2;
+                    if (r > c || L->fixed[r] || L->fixed[c])
+                      continue;
+                    double v = L->A[(n1 * H->S + s) * dim * dim + c1 * dim + c2];
+                    L->band[c * ld + kd + r - c] = v;
+                    if (r == c)
+                      dmax = MAX (dmax, v);
+                  }
+            }
+        }
+  for (gsize d = 0; d < L->n_dofs; d++)
+    if (L->fixed[d])
+      L->band[d * ld + kd] = 1.0;
+  int info = LAPACKE_dpbtrf (LAPACK_COL_MAJOR, 'U', n, kd, L->band, ld);
+  if (info != 0)
+    {
+      g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR,
+                   "FE model is singular (coarse grid pivot %d of %d fails): the supports do not stop "
+                   "rigid-body motion of every connected part; fix more DOFs", info, n);
+      return FALSE;
+    }
+  (void) dmax;
+  return TRUE;
+}
+
+static void
+cpu_coarse_solve (TbFeHierarchy *H, const double *b, double *x)
+{
+  Level *L = &H->lv[H->nl - 1];
+  memcpy (x, b, sizeof (double) * L->n_dofs);
+  LAPACKE_dpbtrs (LAPACK_COL_MAJOR, 'U', (int) L->n_dofs, L->kd, 1, L->band, L->kd + 1, x, (int) L->n_dofs);
+  for (gsize d = 0; d < L->n_dofs; d++)
+    if (L->fixed[d])
+      x[d] = 0;
+}
+
+/* ---- smoothing ---- */
+
+static double
+estimate_lmax (TbFeHierarchy *H, int l)
+{
+  Level *L = &H->lv[l];
+  double *v = L->t1, *w = L->t2;
+  guint32 seed = 12345u;
+  for (gsize d = 0; d < L->n_dofs; d++)
+    {
+      seed = seed * 1664525u + 1013904223u;
+      v[d] = L->fixed[d] ? 0 : (double) (seed >> 8) / 16777216.0 - 0.5;
+    }
+  double lam = 1;
+  for (int it = 0; it < 12; it++)
+    {
+      double nv = 0;
+      for (gsize d = 0; d < L->n_dofs; d++)
+        nv += v[d] * v[d] / (L->dinv[d] > 0 ? L->dinv[d] : 1);
+      cpu_apply (H, l, v, w);
+      double vw = 0;
+      for (gsize d = 0; d < L->n_dofs; d++)
+        if (!L->fixed[d])
+          vw += v[d] * w[d];
+      lam = nv > 0 ? vw / nv : 1;  /* Rayleigh quotient of D^-1 A in the D inner product */
+      double nn = 0;
+      for (gsize d = 0; d < L->n_dofs; d++)
+        {
+          w[d] *= L->dinv[d];
+          nn += w[d] * w[d];
+        }
+      nn = sqrt (nn);
+      if (!(nn > 0))
+        break;
+      for (gsize d = 0; d < L->n_dofs; d++)
+        v[d] = w[d] / nn;
+    }
+  return lam;
+}
+
+static void
+cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_guess)
+{
+  Level *L = &H->lv[l];
+  gsize n = L->n_dofs;
+  double *r = L->t1, *d = L->t2;
+  int steps = MAX (H->s.smooth_steps, 1);
+  if (H->s.smoother == TB_FE_SMOOTHER_JACOBI)
+    {
+      double om = H->s.jacobi_omega > 0 ? H->s.jacobi_omega : 4.0 / (3.0 * L->lmax);
+      for (int it = 0; it < steps; it++)
+        {
+          if (zero_guess && it == 0)
+            memcpy (r, b, sizeof (double) * n);
+          else
+            {
+              cpu_apply (H, l, x, r);
+              for (gsize q = 0; q < n; q++)
+                r[q] = b[q] - r[q];
+            }
+          if (zero_guess && it == 0)
+            for (gsize q = 0; q < n; q++)
+              x[q] = om * L->dinv[q] * r[q];
+          else
+            for (gsize q = 0; q < n; q++)
+              x[q] += om * L->dinv[q] * r[q];
+        }
+      return;
+    }
+  /* Chebyshev on D^-1 A over [0.1, 1.1] * lambda_max (the interval PETSc uses), Saad Alg. 12.1 */
+  double beta = 1.1 * L->lmax, alpha = 0.1 * L->lmax;
+  double theta = 0.5 * (beta + alpha), delta = 0.5 * (beta - alpha), sigma = theta / delta;
+  double rho_old = 1.0 / sigma;
+  if (zero_guess)
+    {
+      memcpy (r, b, sizeof (double) * n);
+      memset (x, 0, sizeof (double) * n);
+    }
+  else
+    {
+      cpu_apply (H, l, x, r);
+      for (gsize q = 0; q < n; q++)
+        r[q] = b[q] - r[q];
+    }
+  for (gsize q = 0; q < n; q++)
+    d[q] = L->dinv[q] * r[q] / theta;
+  for (int it = 0; it < steps; it++)
+    {
+      for (gsize q = 0; q < n; q++)
+        x[q] += d[q];
+      if (it == steps - 1)
+        break;
+      cpu_apply (H, l, x, r);
+      for (gsize q = 0; q < n; q++)
+        r[q] = b[q] - r[q];
+      double rho = 1.0 / (2.0 * sigma - rho_old);
+      for (gsize q = 0; q < n; q++)
+        d[q] = rho * rho_old * d[q] + 2.0 * rho / delta * L->dinv[q] * r[q];
+      rho_old = rho;
+    }
+}
+
+/* ---- transfers ---- */
+
+static void
+cpu_prolong_add (TbFeHierarchy *H, int f, const double *e, double *x)
+{
+  Level *F = &H->lv[f], *C = &H->lv[f + 1];
+  int dim = H->dim;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
+  for (int k = 0; k < F->nn[2]; k++)
+    for (int j = 0; j < F->nn[1]; j++)
+      for (int i = 0; i < F->nn[0]; i++)
+        {
+          gsize n = lnode (F, i, j, k);
+          double acc[3] = { 0, 0, 0 };
+          for (int bz = 0; bz <= (k & 1); bz++)
+            for (int by = 0; by <= (j & 1); by++)
+              for (int bx = 0; bx <= (i & 1); bx++)
+                {
+                  double w = ((i & 1) ? 0.5 : 1.0) * ((j & 1) ? 0.5 : 1.0) * ((k & 1) ? 0.5 : 1.0);
+                  const double *ec = e + lnode (C, i / 2 + bx, j / 2 + by, k / 2 + bz) * dim;
+                  for (int c = 0; c < dim; c++)
+                    acc[c] += w * ec[c];
+                }
+          for (int c = 0; c < dim; c++)
+            if (!F->fixed[n * dim + c])
+              x[n * dim + c] += acc[c];
+        }
+}
+
+static void
+cpu_restrict (TbFeHierarchy *H, int f, const double *r, double *rc)
+{
+  Level *F = &H->lv[f], *C = &H->lv[f + 1];
+  int dim = H->dim;
+#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
+  for (int K = 0; K < C->nn[2]; K++)
+    for (int J = 0; J < C->nn[1]; J++)
+      for (int I = 0; I < C->nn[0]; I++)
+        {
+          double acc[3] = { 0, 0, 0 };
+          for (int k = 2 * K - 1; k <= 2 * K + 1; k++)
+            {
+              if (k < 0 || k >= F->nn[2]) continue;
+              double wz = k == 2 * K ? 1.0 : 0.5;
+              for (int j = 2 * J - 1; j <= 2 * J + 1; j++)
+                {
+                  if (j < 0 || j >= F->nn[1]) continue;
+                  double wy = j == 2 * J ? 1.0 : 0.5;
+                  for (int i = 2 * I - 1; i <= 2 * I + 1; i++)
+                    {
+                      if (i < 0 || i >= F->nn[0]) continue;
+                      double w = wz * wy * (i == 2 * I ? 1.0 : 0.5);
+                      gsize n = lnode (F, i, j, k);
+                      for (int c = 0; c < dim; c++)
+                        if (!F->fixed[n * dim + c])
+                          acc[c] += w * r[n * dim + c];
+                    }
+                }
+            }
+          gsize nc = lnode (C, I, J, K);
+          for (int c = 0; c < dim; c++)
+            rc[nc * dim + c] = C->fixed[nc * dim + c] ? 0.0 : acc[c];
+        }
+}
+
+/* ---- setup ---- */
+
+static void
+fine_diagonal (TbFeHierarchy *H)
+{
+  TbFeModel *M = H->model;
+  Level *L = &H->lv[0];
+  int dim = H->dim, nke = H->nke;
+  memset (L->dinv, 0, sizeof (double) * L->n_dofs);
+  for (gsize e = 0; e < M->n_el; e++)
+    {
+      gsize nodes[8];
+      tb_fe_element_nodes (M, e, nodes);
+      for (int a = 0; a < H->nen; a++)
+        for (int c = 0; c < dim; c++)
+          L->dinv[nodes[a] * dim + c] += H->E[e] * M->K0[(a * dim + c) * nke + a * dim + c];
+    }
+  for (gsize d = 0; d < L->n_dofs; d++)
+    {
+      double dg = L->dinv[d] + (M->spring != NULL ? M->spring[d] : 0.0);
+      /* a DOF with no stiffness at all (Emin = 0 and only empty elements) is held at zero */
+      L->fixed[d] = M->fixed[d] || !(dg > 0);
+      L->dinv[d] = L->fixed[d] ? 0.0 : 1.0 / dg;
+    }
+}
+
+/* bound on lambda_max(D^-1 A) on the fine level: max eigenvalue of diag(K0)^-1 K0 (element-by-element) */
+static double
+element_bound (TbFeHierarchy *H)
+{
+  int nke = H->nke;
+  double A[24 * 24], w[24];
+  for (int a = 0; a < nke; a++)
+    for (int b = 0; b < nke; b++)
+      A[a * nke + b] = H->model->K0[a * nke + b] / sqrt (H->model->K0[a * nke + a] * H->model->K0[b * nke + b]);
+  if (LAPACKE_dsyev (LAPACK_ROW_MAJOR, 'N', 'U', nke, A, nke, w) != 0)
+    return 1e300;
+  return w[nke - 1];
+}
+
+static gboolean
+cpu_update (TbFeHierarchy *H, GError **error)
+{
+  TbFeModel *M = H->model;
+  g_free (H->E);
+  H->E = tb_fe_model_moduli (M);
+  fine_diagonal (H);
+  for (int l = 1; l < H->nl; l++)
+    build_level (H, l);
+  add_springs (H);
+  if (!factor_coarsest (H, error))
+    return FALSE;
+  for (int l = 0; l < H->nl - 1; l++)
+    {
+      H->lv[l].lmax = estimate_lmax (H, l);
+      if (l == 0)
+        H->lv[0].lmax = MIN (H->lv[0].lmax, H->mu_elem / 1.1);
+    }
+  if (H->nl == 1)
+    H->lv[0].lmax = estimate_lmax (H, 0);
+  return TRUE;
+}
+
+static int
+auto_levels (const TbFeModel *M)
+{
+  int dim = M->dim;
+  for (int L = 1; L < MAX_LEVELS - 1; L++)
+    {
+      double nn[3] = { 1, 1, 1 };
+      gboolean can = TRUE;
+      for (int a = 0; a < dim; a++)
+        {
+          int step = 1 << L;
+          int pad = (M->n[a] + step - 1) / step;
+          nn[a] = pad + 1;
+          if (pad < 1)
+            can = FALSE;
+        }
+      double n = nn[0] * nn[1] * nn[2] * dim;
+      double kd = dim * (1 + nn[0] + (dim == 3 ? nn[0] * nn[1] : 0));
+      if (!can)
+        return L;
+      if (n * kd * kd < 3e8 || n < 2000)
+        return L + 1;
+    }
+  return MAX_LEVELS - 1;
+}
+
+static void cpu_free (TbFeHierarchy *H);
+
+static TbFeHierarchy *
+cpu_setup (TbFeModel *M, const TbFeSettings *s, GError **error)
+{
+  TbFeHierarchy *H = g_new0 (TbFeHierarchy, 1);
+  H->model = tb_fe_model_ref (M);
+  H->s = *s;
+  H->dim = M->dim;
+  H->nen = M->nen;
+  H->nke = M->nke;
+  H->S = M->dim == 3 ? 27 : 9;
+  H->nt = s->n_threads > 0 ? s->n_threads : omp_get_max_threads ();
+  H->nl = s->levels > 0 ? MIN (s->levels, MAX_LEVELS) : auto_levels (M);
+  int step = 1 << (H->nl - 1);
+  for (int a = 0; a < 3; a++)
+    H->pad[a] = a < H->dim ? (M->n[a] + step - 1) / step * step : 1;
+  Level *L0 = &H->lv[0];
+  for (int a = 0; a < 3; a++)
+    {
+      L0->nc[a] = M->n[a];
+      L0->nn[a] = M->nn[a];
+    }
+  level_alloc (H, L0, FALSE);
+  for (int l = 1; l < H->nl; l++)
+    {
+      Level *L = &H->lv[l];
+      for (int a = 0; a < 3; a++)
+        {
+          L->nc[a] = a < H->dim ? H->pad[a] >> l : 1;
+          L->nn[a] = a < H->dim ? L->nc[a] + 1 : 1;
+        }
+      level_alloc (H, L, TRUE);
+    }
+  H->mu_elem = element_bound (H);
+  if (H->nl == 1)
+    {
+      /* one level: Jacobi-preconditioned CG (no coarse solve) */
+      H->E = tb_fe_model_moduli (M);
+      fine_diagonal (H);
+      return H;
+    }
+  if (!cpu_update (H, error))
+    {
+      cpu_free (H);
+      return NULL;
+    }
+  return H;
+}
+
+static void
+cpu_free (TbFeHierarchy *H)
+{
+  if (H == NULL)
+    return;
+  for (int l = 0; l < H->nl; l++)
+    level_clear (&H->lv[l]);
+  g_free (H->E);
+  tb_fe_model_unref (H->model);
+  g_free (H);
+}
+
+static gboolean
+cpu_update_public (TbFeHierarchy *H, GError **error)
+{
+  if (H->nl == 1)
+    {
+      g_free (H->E);
+      H->E = tb_fe_model_moduli (H->model);
+      fine_diagonal (H);
+      return TRUE;
+    }
+  return cpu_update (H, error);
+}
+
+static int cpu_n_levels (TbFeHierarchy *H) { return H->nl; }
+static gsize cpu_n_dofs (TbFeHierarchy *H, int l) { return H->lv[l].n_dofs; }
+
+static void
+cpu_coarse_or_jacobi (TbFeHierarchy *H, const double *b, double *x)
+{
+  if (H->nl == 1)
+    {
+      for (gsize d = 0; d < H->lv[0].n_dofs; d++)
+        x[d] = H->lv[0].dinv[d] * b[d];
+      return;
+    }
+  cpu_coarse_solve (H, b, x);
+}
+
+static const TbFeOps cpu_ops = {
+  .name = "cpu",
+  .setup = cpu_setup,
+  .update = cpu_update_public,
+  .free = cpu_free,
+  .n_levels = cpu_n_levels,
+  .n_dofs = cpu_n_dofs,
+  .apply = cpu_apply,
+  .smooth = cpu_smooth,
+  .restrict_ = cpu_restrict,
+  .prolong_add = cpu_prolong_add,
+  .coarse_solve = cpu_coarse_or_jacobi,
+};
+
+const TbFeOps *
+tb_fe_ops_cpu (void)
+{
+  return &cpu_ops;
+}
+
+/* fixed flags of the fine level (model supports + DOFs with no stiffness) */
+const guint8 *
+tb_fe_hierarchy_fixed (TbFeHierarchy *H)
+{
+  return H->lv[0].fixed;
+}
+
+const double *
+tb_fe_hierarchy_moduli (TbFeHierarchy *H)
+{
+  return H->E;
+}

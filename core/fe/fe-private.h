@@ -1,0 +1,52 @@
+/* fe-private.h — the model's layout shared by the files of core/fe (not a public header). */
+#pragma once
+
+#include "tb-fe.h"
+
+#include <math.h>
+
+typedef struct {
+  char *name;
+  double weight;
+  double *f;       /* n_dofs external nodal forces */
+  double *u_pres;  /* n_dofs prescribed values (NULL: all zero) */
+} TbFeLoadCase;
+
+struct _TbFeModel {
+  int ref_count;
+  int dim;            /* 2 or 3 */
+  int n[3];           /* elements per axis (n[2] = 1 in 2D) */
+  int nn[3];          /* nodes per axis (nn[2] = 1 in 2D) */
+  double h[3], origin[3];
+  double E0, Emin, nu, penal, thickness;
+  gsize n_el, n_nodes, n_dofs;
+  float *rho;
+  guint8 *fixed;      /* per DOF: 1 constrained */
+  double *spring;     /* per DOF stiffness or NULL */
+  GPtrArray *cases;   /* TbFeLoadCase* */
+  int nen, nke;       /* nodes per element (4/8), element DOFs (8/24) */
+  double K0[24 * 24]; /* unit-modulus element stiffness */
+  int stamp;          /* bumps when stiffness or supports change */
+};
+
+/* fe-element.c */
+void   tb_fe_element_stiffness (int dim, const double h[3], double nu, double thickness, double *K0);
+void   tb_fe_element_strain_centre (int dim, const double h[3], double B[6 * 24]); /* strain = B ue */
+void   tb_fe_element_constitutive (int dim, double E, double nu, double D[36]);
+
+/* fe-model.c */
+static inline double
+tb_fe_simp (const TbFeModel *m, float rho)
+{
+  double r = rho;
+  return m->Emin + (m->E0 - m->Emin) * (m->penal == 3.0 ? r * r * r : pow (r, m->penal));
+}
+/* element (ei,ej,ek): node ids of its local nodes a = ax + 2ay + 4az */
+void   tb_fe_element_nodes (const TbFeModel *m, gsize e, gsize nodes[8]);
+void   tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, double *ue);
+#include <omp.h>
+void     tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads);
+double  *tb_fe_model_moduli (const TbFeModel *m);
+const guint8 *tb_fe_hierarchy_fixed (TbFeHierarchy *H);
+const double *tb_fe_hierarchy_moduli (TbFeHierarchy *H);
+const double *tb_fe_solver_moduli (const TbFeSolver *S);

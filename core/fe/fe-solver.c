@@ -1,0 +1,555 @@
+/* fe-solver.c — settings, conjugate gradients preconditioned by one multigrid V-cycle, and results. */
+#include "fe-private.h"
+
+#include <math.h>
+#include <string.h>
+
+void
+tb_fe_settings_init (TbFeSettings *s)
+{
+  g_return_if_fail (s != NULL);
+  memset (s, 0, sizeof *s);
+  s->rtol = 1e-8;
+  s->max_iter = 500;
+  s->levels = 0;
+  s->smoother = TB_FE_SMOOTHER_CHEBYSHEV;
+  s->smooth_steps = 2;
+  s->jacobi_omega = 0;
+  s->coarse = TB_FE_COARSE_GALERKIN;
+  s->n_threads = 0;
+  s->verbose = FALSE;
+  s->ops = NULL;
+}
+
+char *
+tb_fe_settings_describe (const TbFeSettings *s)
+{
+  g_return_val_if_fail (s != NULL, NULL);
+  GString *o = g_string_new (NULL);
+  g_string_append_printf (o, "-ksp_type cg -ksp_rtol %g -ksp_max_it %d", s->rtol, s->max_iter);
+  if (s->levels == 1)
+    g_string_append (o, " -pc_type jacobi");
+  else
+    {
+      g_string_append (o, " -pc_type mg -pc_mg_cycle_type v");
+      if (s->levels > 0)
+        g_string_append_printf (o, " -pc_mg_levels %d", s->levels);
+      else
+        g_string_append (o, " -pc_mg_levels auto");
+      g_string_append_printf (o, " -pc_mg_galerkin %s", s->coarse == TB_FE_COARSE_GALERKIN ? "both" : "none");
+      if (s->smoother == TB_FE_SMOOTHER_CHEBYSHEV)
+        g_string_append_printf (o, " -mg_levels_ksp_type chebyshev -mg_levels_ksp_max_it %d"
+                                " -mg_levels_ksp_chebyshev_eigenvalues 0.1,1.1 -mg_levels_pc_type jacobi",
+                                s->smooth_steps);
+      else
+        g_string_append_printf (o, " -mg_levels_ksp_type richardson -mg_levels_ksp_max_it %d"
+                                " -mg_levels_ksp_richardson_scale %s -mg_levels_pc_type jacobi",
+                                s->smooth_steps, s->jacobi_omega > 0 ? g_strdup_printf ("%g", s->jacobi_omega) : "4/(3*lmax)");
+      g_string_append (o, " -mg_coarse_ksp_type preonly -mg_coarse_pc_type cholesky (LAPACK banded)");
+    }
+  g_string_append_printf (o, " -omp_num_threads %d -ops %s", s->n_threads > 0 ? s->n_threads : omp_get_max_threads (),
+                          s->ops != NULL ? s->ops->name : "cpu");
+  return g_string_free (o, FALSE);
+}
+
+typedef struct {
+  double *u;
+  TbFeCaseStats st;
+  gboolean have;
+} CaseResult;
+
+struct _TbFeSolver {
+  TbFeModel *model;
+  TbFeSettings s;
+  const TbFeOps *ops;
+  TbFeHierarchy *H;
+  int nl;
+  double **vb, **vx, **vr;   /* per-level multigrid vectors */
+  double *E;                 /* fine moduli */
+  guint8 *fixed;             /* fine constrained DOFs incl. DOFs with no stiffness */
+  GArray *res;               /* CaseResult */
+  int stamp;
+};
+
+static void
+free_vectors (TbFeSolver *S)
+{
+  for (int l = 0; l < S->nl; l++)
+    {
+      g_free (S->vb[l]); g_free (S->vx[l]); g_free (S->vr[l]);
+    }
+  g_clear_pointer (&S->vb, g_free);
+  g_clear_pointer (&S->vx, g_free);
+  g_clear_pointer (&S->vr, g_free);
+}
+
+static gboolean
+check_supports (TbFeModel *M, GError **error)
+{
+  gboolean any = M->spring != NULL;
+  for (gsize d = 0; d < M->n_dofs && !any; d++)
+    any = M->fixed[d] != 0;
+  if (!any)
+    {
+      g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR,
+                   "FE model has no supports, so it can move freely and K u = f has no unique solution: "
+                   "fix some DOFs (tb_fe_model_fix) or add springs");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+refresh_fine (TbFeSolver *S)
+{
+  TbFeModel *M = S->model;
+  g_free (S->E);
+  S->E = tb_fe_model_moduli (M);
+  g_autofree double *dg = g_new0 (double, M->n_dofs);
+  for (gsize e = 0; e < M->n_el; e++)
+    {
+      gsize nodes[8];
+      tb_fe_element_nodes (M, e, nodes);
+      for (int a = 0; a < M->nen; a++)
+        for (int c = 0; c < M->dim; c++)
+          dg[nodes[a] * M->dim + c] += S->E[e] * M->K0[(a * M->dim + c) * M->nke + a * M->dim + c];
+    }
+  for (gsize d = 0; d < M->n_dofs; d++)
+    S->fixed[d] = M->fixed[d] || !(dg[d] + (M->spring != NULL ? M->spring[d] : 0) > 0);
+}
+
+static gboolean
+setup (TbFeSolver *S, GError **error)
+{
+  if (!check_supports (S->model, error))
+    return FALSE;
+  if (S->H != NULL)
+    {
+      S->ops->free (S->H);
+      S->H = NULL;
+    }
+  free_vectors (S);
+  refresh_fine (S);
+  S->H = S->ops->setup (S->model, &S->s, error);
+  if (S->H == NULL)
+    return FALSE;
+  S->nl = S->ops->n_levels (S->H);
+  S->vb = g_new0 (double *, S->nl);
+  S->vx = g_new0 (double *, S->nl);
+  S->vr = g_new0 (double *, S->nl);
+  for (int l = 0; l < S->nl; l++)
+    {
+      gsize n = S->ops->n_dofs (S->H, l);
+      S->vb[l] = g_new0 (double, n);
+      S->vx[l] = g_new0 (double, n);
+      S->vr[l] = g_new0 (double, n);
+    }
+  S->stamp = S->model->stamp;
+  return TRUE;
+}
+
+TbFeSolver *
+tb_fe_solver_new (TbFeModel *model, const TbFeSettings *settings, GError **error)
+{
+  g_return_val_if_fail (model != NULL, NULL);
+  TbFeSolver *S = g_new0 (TbFeSolver, 1);
+  S->model = tb_fe_model_ref (model);
+  if (settings != NULL)
+    S->s = *settings;
+  else
+    tb_fe_settings_init (&S->s);
+  if (!(S->s.rtol > 0) || S->s.max_iter < 1)
+    {
+      g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_INVALID,
+                   "FE solver settings: rtol %g and max_iter %d must be positive", S->s.rtol, S->s.max_iter);
+      tb_fe_solver_free (S);
+      return NULL;
+    }
+  S->ops = S->s.ops != NULL ? S->s.ops : tb_fe_ops_cpu ();
+  S->fixed = g_new0 (guint8, model->n_dofs);
+  S->res = g_array_new (FALSE, TRUE, sizeof (CaseResult));
+  if (S->s.verbose)
+    {
+      g_autofree char *d = tb_fe_settings_describe (&S->s);
+      g_print ("FE: %d x %d x %d elements, %" G_GSIZE_FORMAT " DOFs\nFE options: %s\n",
+               model->n[0], model->n[1], model->n[2], model->n_dofs, d);
+    }
+  if (!setup (S, error))
+    {
+      tb_fe_solver_free (S);
+      return NULL;
+    }
+  if (S->s.verbose)
+    g_print ("FE: %d multigrid levels\n", S->nl);
+  return S;
+}
+
+void
+tb_fe_solver_free (TbFeSolver *S)
+{
+  if (S == NULL)
+    return;
+  if (S->H != NULL)
+    S->ops->free (S->H);
+  free_vectors (S);
+  for (guint i = 0; S->res != NULL && i < S->res->len; i++)
+    g_free (g_array_index (S->res, CaseResult, i).u);
+  if (S->res != NULL)
+    g_array_free (S->res, TRUE);
+  g_free (S->E);
+  g_free (S->fixed);
+  tb_fe_model_unref (S->model);
+  g_free (S);
+}
+
+gboolean
+tb_fe_solver_set_density (TbFeSolver *S, const float *rho, GError **error)
+{
+  g_return_val_if_fail (S != NULL && rho != NULL, FALSE);
+  if (!tb_fe_model_set_density (S->model, rho, error))
+    return FALSE;
+  refresh_fine (S);
+  if (!S->ops->update (S->H, error))
+    return FALSE;
+  S->stamp = S->model->stamp;
+  return TRUE;
+}
+
+TbFeModel *tb_fe_solver_get_model (TbFeSolver *S) { return S->model; }
+int tb_fe_solver_n_levels (const TbFeSolver *S) { return S->nl; }
+
+static double
+dot (const double *a, const double *b, gsize n)
+{
+  double s = 0;
+#pragma omp parallel for reduction(+:s) schedule(static)
+  for (gsize i = 0; i < n; i++)
+    s += a[i] * b[i];
+  return s;
+}
+
+static void
+vcycle (TbFeSolver *S, int l, const double *b, double *x)
+{
+  if (l == S->nl - 1)
+    {
+      S->ops->coarse_solve (S->H, b, x);
+      return;
+    }
+  gsize n = S->ops->n_dofs (S->H, l);
+  double *r = S->vr[l];
+  S->ops->smooth (S->H, l, b, x, TRUE);
+  S->ops->apply (S->H, l, x, r);
+  for (gsize i = 0; i < n; i++)
+    r[i] = b[i] - r[i];
+  S->ops->restrict_ (S->H, l, r, S->vb[l + 1]);
+  vcycle (S, l + 1, S->vb[l + 1], S->vx[l + 1]);
+  S->ops->prolong_add (S->H, l, S->vx[l + 1], x);
+  S->ops->smooth (S->H, l, b, x, FALSE);
+}
+
+static gboolean
+solve_case (TbFeSolver *S, int lc, GCancellable *cancellable, TbProgressFunc progress, gpointer user_data,
+            double frac0, double frac1, GError **error)
+{
+  TbFeModel *M = S->model;
+  TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
+  gsize n = M->n_dofs;
+  CaseResult *R = &g_array_index (S->res, CaseResult, lc);
+  gint64 t0 = g_get_monotonic_time ();
+  if (R->u == NULL)
+    R->u = g_new0 (double, n);
+  double *u = R->u;
+  /* prescribed values; DOFs with no stiffness stay 0 */
+  for (gsize d = 0; d < n; d++)
+    if (S->fixed[d])
+      u[d] = (M->fixed[d] && C->u_pres != NULL) ? C->u_pres[d] : 0.0;
+  g_autofree double *r = g_new (double, n);
+  g_autofree double *z = g_new (double, n);
+  g_autofree double *p = g_new (double, n);
+  g_autofree double *q = g_new (double, n);
+  /* reference norm: the reduced right-hand side (f - K u_p) on the free DOFs */
+  memset (q, 0, n * sizeof (double));
+  for (gsize d = 0; d < n; d++)
+    if (M->fixed[d] && C->u_pres != NULL)
+      q[d] = C->u_pres[d];
+  tb_fe_apply_kernel (M, S->E, q, z, S->s.n_threads);
+  double bnorm = 0;
+  for (gsize d = 0; d < n; d++)
+    if (!S->fixed[d])
+      bnorm += (C->f[d] - z[d]) * (C->f[d] - z[d]);
+  bnorm = sqrt (bnorm);
+  tb_fe_apply_kernel (M, S->E, u, r, S->s.n_threads);
+  for (gsize d = 0; d < n; d++)
+    r[d] = S->fixed[d] ? 0.0 : C->f[d] - r[d];
+  double rnorm = sqrt (dot (r, r, n));
+  int it = 0;
+  double rz_old = 0;
+  gint64 last = g_get_monotonic_time ();
+  if (S->s.verbose)
+    g_print ("FE case %d \"%s\": %3d KSP residual norm %.6e (rel %.3e)\n", lc, C->name, 0, rnorm,
+             bnorm > 0 ? rnorm / bnorm : 0.0);
+  while (bnorm > 0 && rnorm > S->s.rtol * bnorm && it < S->s.max_iter)
+    {
+      if (g_cancellable_set_error_if_cancelled (cancellable, error))
+        return FALSE;
+      vcycle (S, 0, r, z);
+      double rz = dot (r, z, n);
+      if (it == 0)
+        memcpy (p, z, n * sizeof (double));
+      else
+        {
+          double beta = rz / rz_old;
+#pragma omp parallel for schedule(static)
+          for (gsize d = 0; d < n; d++)
+            p[d] = z[d] + beta * p[d];
+        }
+      rz_old = rz;
+      S->ops->apply (S->H, 0, p, q);
+      double pq = dot (p, q, n);
+      if (!(pq > 0))
+        {
+          g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR,
+                       "FE load case \"%s\": the stiffness is not positive definite (p'Kp = %g at iteration %d); "
+                       "the supports may not stop every rigid-body motion", C->name, pq, it);
+          return FALSE;
+        }
+      double alpha = rz / pq;
+#pragma omp parallel for schedule(static)
+      for (gsize d = 0; d < n; d++)
+        {
+          u[d] += alpha * p[d];
+          r[d] -= alpha * q[d];
+        }
+      rnorm = sqrt (dot (r, r, n));
+      it++;
+      if (S->s.verbose)
+        g_print ("FE case %d \"%s\": %3d KSP residual norm %.6e (rel %.3e)\n", lc, C->name, it, rnorm, rnorm / bnorm);
+      gint64 now = g_get_monotonic_time ();
+      if (progress != NULL && now - last > 200000)
+        {
+          last = now;
+          /* linear in log residual towards the tolerance */
+          double f = log (bnorm / MAX (rnorm, 1e-300)) / log (1.0 / S->s.rtol);
+          g_autofree char *msg = g_strdup_printf ("FE %s: iteration %d, residual %.2e", C->name, it, rnorm / bnorm);
+          progress (frac0 + (frac1 - frac0) * CLAMP (f, 0, 1), msg, user_data);
+        }
+    }
+  /* true residual and compliance u' K u = f.u + R_p.u_p */
+  tb_fe_apply_kernel (M, S->E, u, q, S->s.n_threads);
+  double tr = 0, c = 0;
+  for (gsize d = 0; d < n; d++)
+    {
+      if (!S->fixed[d])
+        tr += (C->f[d] - q[d]) * (C->f[d] - q[d]);
+      c += u[d] * q[d];
+    }
+  R->st.iterations = it;
+  R->st.rel_residual = bnorm > 0 ? sqrt (tr) / bnorm : 0.0;
+  R->st.compliance = c;
+  R->st.seconds = (g_get_monotonic_time () - t0) / 1e6;
+  R->have = TRUE;
+  if (!isfinite (rnorm) || (bnorm > 0 && rnorm > S->s.rtol * bnorm))
+    {
+      g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_NOT_CONVERGED,
+                   "FE load case \"%s\" did not converge: relative residual %.3g after %d iterations "
+                   "(rtol %g); raise max_iter or check the supports", C->name, rnorm / bnorm, it, S->s.rtol);
+      return FALSE;
+    }
+  if (S->s.verbose)
+    g_print ("FE case %d \"%s\": converged in %d iterations, compliance %.10g, %.2f s\n", lc, C->name, it, c,
+             R->st.seconds);
+  return TRUE;
+}
+
+static void
+warn_void_loads (TbFeSolver *S)
+{
+  TbFeModel *M = S->model;
+  gsize bad = 0, first = 0;
+  g_autofree double *emax = g_new0 (double, M->n_nodes);
+  for (gsize e = 0; e < M->n_el; e++)
+    {
+      gsize nodes[8];
+      tb_fe_element_nodes (M, e, nodes);
+      for (int a = 0; a < M->nen; a++)
+        emax[nodes[a]] = MAX (emax[nodes[a]], S->E[e]);
+    }
+  for (guint lc = 0; lc < M->cases->len; lc++)
+    {
+      TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
+      for (gsize node = 0; node < M->n_nodes; node++)
+        {
+          gboolean loaded = FALSE;
+          for (int c = 0; c < M->dim; c++)
+            loaded |= C->f[node * M->dim + c] != 0;
+          if (loaded && !(emax[node] > 1e-6 * M->E0) && !(M->spring != NULL && M->spring[node * M->dim] > 0))
+            {
+              if (bad == 0)
+                first = node;
+              bad++;
+            }
+        }
+    }
+  if (bad > 0)
+    g_warning ("FE: %" G_GSIZE_FORMAT " loaded node(s) (first: node %" G_GSIZE_FORMAT ") have no stiff element "
+               "attached (E <= 1e-6 E0): the load acts on void and the displacements there are meaningless",
+               bad, first);
+}
+
+gboolean
+tb_fe_solve (TbFeSolver *S, GCancellable *cancellable, TbProgressFunc progress, gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (S != NULL, FALSE);
+  TbFeModel *M = S->model;
+  if (M->cases->len == 0)
+    {
+      g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_INVALID, "FE model has no load case: add one first");
+      return FALSE;
+    }
+  if (S->stamp != M->stamp)
+    {
+      /* supports, material or density changed behind the solver's back: rebuild */
+      if (!setup (S, error))
+        return FALSE;
+    }
+  warn_void_loads (S);
+  if (S->res->len < M->cases->len)
+    g_array_set_size (S->res, M->cases->len);
+  int nc = (int) M->cases->len;
+  for (int lc = 0; lc < nc; lc++)
+    if (!solve_case (S, lc, cancellable, progress, user_data, (double) lc / nc, (double) (lc + 1) / nc, error))
+      return FALSE;
+  if (progress != NULL)
+    progress (1.0, "FE solved", user_data);
+  return TRUE;
+}
+
+static CaseResult *
+result (const TbFeSolver *S, int lc)
+{
+  g_return_val_if_fail (lc >= 0 && lc < (int) S->res->len, NULL);
+  CaseResult *R = &g_array_index (S->res, CaseResult, lc);
+  g_return_val_if_fail (R->have, NULL);
+  return R;
+}
+
+const double *
+tb_fe_solver_get_displacement (const TbFeSolver *S, int lc)
+{
+  CaseResult *R = result (S, lc);
+  return R != NULL ? R->u : NULL;
+}
+
+void
+tb_fe_solver_get_stats (const TbFeSolver *S, int lc, TbFeCaseStats *st)
+{
+  CaseResult *R = result (S, lc);
+  if (R != NULL)
+    *st = R->st;
+  else
+    memset (st, 0, sizeof *st);
+}
+
+double
+tb_fe_solver_weighted_compliance (const TbFeSolver *S)
+{
+  double c = 0;
+  for (guint lc = 0; lc < S->res->len; lc++)
+    c += tb_fe_model_load_case_weight (S->model, lc) * g_array_index (S->res, CaseResult, lc).st.compliance;
+  return c;
+}
+
+void
+tb_fe_solver_element_energy (const TbFeSolver *S, int lc, double *out)
+{
+  TbFeModel *M = S->model;
+  int nke = M->nke;
+  int first = lc < 0 ? 0 : lc, last = lc < 0 ? (int) S->res->len - 1 : lc;
+  memset (out, 0, M->n_el * sizeof (double));
+  for (int c = first; c <= last; c++)
+    {
+      CaseResult *R = result (S, c);
+      if (R == NULL)
+        return;
+      double w = lc < 0 ? tb_fe_model_load_case_weight (M, c) : 1.0;
+#pragma omp parallel for schedule(static)
+      for (gsize e = 0; e < M->n_el; e++)
+        {
+          double ue[24], s = 0;
+          tb_fe_element_gather (M, e, R->u, ue);
+          for (int a = 0; a < nke; a++)
+            {
+              double t = 0;
+              for (int b = 0; b < nke; b++)
+                t += M->K0[a * nke + b] * ue[b];
+              s += ue[a] * t;
+            }
+          out[e] += w * s;
+        }
+    }
+}
+
+void
+tb_fe_solver_energy_density (const TbFeSolver *S, int lc, float *out)
+{
+  TbFeModel *M = S->model;
+  g_autofree double *en = g_new (double, M->n_el);
+  tb_fe_solver_element_energy (S, lc, en);
+  double vol = M->h[0] * M->h[1] * (M->dim == 3 ? M->h[2] : M->thickness);
+  for (gsize e = 0; e < M->n_el; e++)
+    out[e] = (float) (0.5 * S->E[e] * en[e] / vol);
+}
+
+void
+tb_fe_solver_von_mises (const TbFeSolver *S, int lc, float *out)
+{
+  TbFeModel *M = S->model;
+  CaseResult *R = result (S, lc);
+  if (R == NULL)
+    return;
+  double B[6 * 24], D[36];
+  tb_fe_element_strain_centre (M->dim, M->h, B);
+  tb_fe_element_constitutive (M->dim, 1.0, M->nu, D);
+  int nke = M->nke, ns = M->dim == 2 ? 3 : 6;
+#pragma omp parallel for schedule(static)
+  for (gsize e = 0; e < M->n_el; e++)
+    {
+      double ue[24], eps[6] = { 0 }, sg[6] = { 0 };
+      tb_fe_element_gather (M, e, R->u, ue);
+      for (int a = 0; a < ns; a++)
+        for (int b = 0; b < nke; b++)
+          eps[a] += B[a * nke + b] * ue[b];
+      for (int a = 0; a < ns; a++)
+        for (int b = 0; b < ns; b++)
+          sg[a] += S->E[e] * D[a * 6 + b] * eps[b];
+      double vm;
+      if (M->dim == 2)
+        vm = sqrt (sg[0] * sg[0] - sg[0] * sg[1] + sg[1] * sg[1] + 3 * sg[2] * sg[2]);
+      else
+        vm = sqrt (0.5 * ((sg[0] - sg[1]) * (sg[0] - sg[1]) + (sg[1] - sg[2]) * (sg[1] - sg[2])
+                          + (sg[2] - sg[0]) * (sg[2] - sg[0]))
+                   + 3 * (sg[3] * sg[3] + sg[4] * sg[4] + sg[5] * sg[5]));
+      out[e] = (float) vm;
+    }
+}
+
+void
+tb_fe_solver_reactions (const TbFeSolver *S, int lc, double *out)
+{
+  TbFeModel *M = S->model;
+  CaseResult *R = result (S, lc);
+  if (R == NULL)
+    return;
+  TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
+  tb_fe_apply_kernel (M, S->E, R->u, out, S->s.n_threads);
+  for (gsize d = 0; d < M->n_dofs; d++)
+    out[d] -= C->f[d];
+}
+
+/* for fe-localize.c */
+const double *
+tb_fe_solver_moduli (const TbFeSolver *S)
+{
+  return S->E;
+}
