@@ -1,0 +1,165 @@
+/* metrics-ssim.c — SSIM by separable Gaussian filtering over valid windows only.
+ *
+ * For every output plane the five local moments (x, y, x^2, y^2, xy) are first summed along z
+ * (3D mode; in 2D mode the plane itself), then along x and along y, each with the same 11-tap
+ * normalized Gaussian. Only window centres whose window lies inside the image are computed,
+ * which is the region scikit-image averages after cropping (win_size - 1) / 2 voxels. All sums
+ * are in double, as scikit-image does for float64 input. */
+#include "tb-metrics.h"
+#include "metrics-private.h"
+
+#include <math.h>
+
+#define R  TB_METRICS_SSIM_RADIUS
+#define W  (2 * R + 1)
+#define NF 5   /* moments: x, y, x^2, y^2, xy */
+
+/* scipy.ndimage.gaussian_filter1d's kernel: exp(-x^2 / (2 sigma^2)), normalized over the taps. */
+static void
+gaussian_taps (double w[W])
+{
+  double sum = 0.0;
+  for (int t = -R; t <= R; t++)
+    sum += w[t + R] = exp (-0.5 * t * t / (TB_METRICS_SSIM_SIGMA * TB_METRICS_SSIM_SIGMA));
+  for (int t = 0; t < W; t++)
+    w[t] /= sum;
+}
+
+double
+tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
+                 TbMetricsSsimMode mode, const TbMask *mask,
+                 TbVolume **ssim_map, GError **error)
+{
+  g_return_val_if_fail (a != NULL && b != NULL, NAN);
+  g_return_val_if_fail (error == NULL || *error == NULL, NAN);
+  if (ssim_map != NULL)
+    *ssim_map = NULL;
+  if (!tb_metrics_check_pair (a, b, data_range, mask, error))
+    return NAN;
+
+  const int nx = a->nx, ny = a->ny, nz = a->nz;
+  const gboolean three_d = mode == TB_METRICS_SSIM_3D;
+  if (nx < W || ny < W || (three_d && nz < W))
+    {
+      g_set_error (error, TB_METRICS_ERROR, TB_METRICS_ERROR_TOO_SMALL,
+                   "SSIM needs at least %d voxels along each %s axis (the image is %d x %d x %d)",
+                   W, three_d ? "" : "in-plane", nx, ny, nz);
+      return NAN;
+    }
+
+  const gsize plane = (gsize) nx * ny;
+  const int vx = nx - 2 * R;  /* valid centres per row */
+  if (!tb_memory_check ((guint64) NF * (plane + (gsize) vx * ny) * sizeof (double), "SSIM buffers", error))
+    return NAN;
+  g_autoptr(TbVolume) map = NULL;
+  if (ssim_map != NULL && (map = tb_volume_new_like (a, error)) == NULL)
+    return NAN;
+
+  double w[W];
+  gaussian_taps (w);
+  const double c1 = (TB_METRICS_SSIM_K1 * data_range) * (TB_METRICS_SSIM_K1 * data_range);
+  const double c2 = (TB_METRICS_SSIM_K2 * data_range) * (TB_METRICS_SSIM_K2 * data_range);
+
+  double *zs = g_new (double, NF * plane);          /* moments after the z pass, full plane */
+  double *xs = g_new (double, NF * (gsize) vx * ny); /* after the x pass, valid columns */
+  double total = 0.0;
+  guint64 count = 0;
+  const int k0 = three_d ? R : 0, k1 = three_d ? nz - R : nz;
+
+  /* one parallel region for the whole volume: planes in order, rows of each plane in parallel */
+#pragma omp parallel
+  {
+    double *acc = g_new (double, NF * (gsize) vx);  /* one output row of moments */
+    for (int k = k0; k < k1; k++)
+      {
+        /* z pass (3D) or the plane itself (2D): t outer, pixels inner, so the loops run over
+         * contiguous memory and vectorize */
+#pragma omp for schedule(static)
+        for (int j = 0; j < ny; j++)
+          {
+            double *m0 = zs + 0 * plane + (gsize) j * nx, *m1 = zs + 1 * plane + (gsize) j * nx;
+            double *m2 = zs + 2 * plane + (gsize) j * nx, *m3 = zs + 3 * plane + (gsize) j * nx;
+            double *m4 = zs + 4 * plane + (gsize) j * nx;
+            for (int i = 0; i < nx; i++)
+              m0[i] = m1[i] = m2[i] = m3[i] = m4[i] = 0.0;
+            for (int t = three_d ? -R : 0; t <= (three_d ? R : 0); t++)
+              {
+                const float *pa = a->data + tb_volume_index (a, 0, j, k + t);
+                const float *pb = b->data + tb_volume_index (b, 0, j, k + t);
+                const double wt = three_d ? w[t + R] : 1.0;
+#pragma omp simd
+                for (int i = 0; i < nx; i++)
+                  {
+                    double x = pa[i], y = pb[i];
+                    m0[i] += wt * x;
+                    m1[i] += wt * y;
+                    m2[i] += wt * x * x;
+                    m3[i] += wt * y * y;
+                    m4[i] += wt * x * y;
+                  }
+              }
+            /* x pass, valid columns only */
+            for (int f = 0; f < NF; f++)
+              {
+                const double *src = zs + f * plane + (gsize) j * nx;
+                double *dst = xs + f * (gsize) vx * ny + (gsize) j * vx;
+#pragma omp simd
+                for (int i = 0; i < vx; i++)
+                  {
+                    double sum = 0.0;
+                    for (int q = 0; q < W; q++)
+                      sum += w[q] * src[i + q];
+                    dst[i] = sum;
+                  }
+              }
+          }
+        /* y pass on valid rows, then SSIM (Wang et al. 2004, eq. 13) */
+#pragma omp for schedule(static) reduction(+:total, count)
+        for (int j = R; j < ny - R; j++)
+          {
+            for (int f = 0; f < NF; f++)
+              {
+                double *dst = acc + f * (gsize) vx;
+                const double *src = xs + f * (gsize) vx * ny + (gsize) (j - R) * vx;
+#pragma omp simd
+                for (int i = 0; i < vx; i++)
+                  dst[i] = w[0] * src[i];
+                for (int q = 1; q < W; q++)
+                  {
+                    const double *sq = src + (gsize) q * vx;
+#pragma omp simd
+                    for (int i = 0; i < vx; i++)
+                      dst[i] += w[q] * sq[i];
+                  }
+              }
+            const double *ux = acc, *uy = acc + vx, *uxx = acc + 2 * vx, *uyy = acc + 3 * vx, *uxy = acc + 4 * vx;
+            for (int i = 0; i < vx; i++)
+              {
+                gsize out = tb_volume_index (a, i + R, j, k);
+                if (mask != NULL && mask->data[out] == 0)
+                  continue;
+                double vxx = uxx[i] - ux[i] * ux[i], vyy = uyy[i] - uy[i] * uy[i], vxy = uxy[i] - ux[i] * uy[i];
+                double sv = ((2 * ux[i] * uy[i] + c1) * (2 * vxy + c2))
+                            / ((ux[i] * ux[i] + uy[i] * uy[i] + c1) * (vxx + vyy + c2));
+                total += sv;
+                count++;
+                if (map != NULL)
+                  map->data[out] = (float) sv;
+              }
+          }
+      }
+    g_free (acc);
+  }
+  g_free (zs);
+  g_free (xs);
+
+  if (count == 0)
+    {
+      g_set_error (error, TB_METRICS_ERROR, TB_METRICS_ERROR_EMPTY,
+                   "SSIM is undefined: the mask holds no valid window centre (centres must be %d voxels from the edges)", R);
+      return NAN;
+    }
+  if (ssim_map != NULL)
+    *ssim_map = g_steal_pointer (&map);
+  return total / (double) count;
+}

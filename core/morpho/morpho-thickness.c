@@ -1,0 +1,330 @@
+/* morpho-thickness.c — local thickness by maximal spheres (Hildebrand & Ruegsegger 1997).
+ *
+ * 1. s = squared EDT of the structure (mm^2): each voxel's largest inscribed sphere.
+ * 2. Distance ridge: drop the spheres whose voxels all lie inside a 26-neighbour's sphere
+ *    (see need_table_init). Dropping them cannot change the result, since a contained sphere
+ *    never raises the maximum; it only saves time (about 10x on trabecular bone).
+ * 3. Every voxel takes the largest s of the ridge spheres that contain it (|v - p|^2 <= s_p,
+ *    as Dougherty's Local Thickness does); the thickness is 2 sqrt (s).
+ * Step 3 is split into z slabs, one per thread, each visiting the spheres that reach it, so no
+ * two threads write the same voxel; within a sphere each (y, z) row is one contiguous x-run. */
+#include "tb-morpho.h"
+
+#include <math.h>
+#include <omp.h>
+
+#define BIG 1e30f
+
+typedef struct {
+  int i, j, k;
+  float s;
+} Ridge;
+
+/* Discrete containment (isotropic voxels, squared radii in voxel units are integers): the voxel
+ * set of the sphere s at p lies inside the set of the sphere s' at p + d iff
+ * s' >= need(s, d) = max over integer o with |o|^2 <= s of |o - d|^2. The ball is symmetric under
+ * axis permutations and sign changes, so need depends on d only through its class: face (1,0,0),
+ * edge (1,1,0) or corner (1,1,1) neighbour. This is Dougherty's Distance Ridge idea made exact:
+ * far more spheres drop than by the continuous test, and none whose voxels another misses. */
+typedef struct {
+  int smax;
+  int *need;  /* need[3 * s + class] */
+} NeedTable;
+
+static void
+need_table_init (NeedTable *t, int smax)
+{
+  t->smax = smax;
+  t->need = g_new (int, 3 * (smax + 1));
+  int r = (int) ceil (sqrt ((double) smax));
+  /* running maximum over the ball's points in order of |o|^2: bucket the points by |o|^2 */
+  int *best = g_new (int, 3 * (smax + 1));
+  for (int q = 0; q < 3 * (smax + 1); q++)
+    best[q] = G_MININT;
+  for (int z = -r; z <= r; z++)
+    for (int y = -r; y <= r; y++)
+      for (int x = -r; x <= r; x++)
+        {
+          int o2 = x * x + y * y + z * z;
+          if (o2 > smax)
+            continue;
+          int d[3] = { (x - 1) * (x - 1) + y * y + z * z,
+                       (x - 1) * (x - 1) + (y - 1) * (y - 1) + z * z,
+                       (x - 1) * (x - 1) + (y - 1) * (y - 1) + (z - 1) * (z - 1) };
+          for (int c = 0; c < 3; c++)
+            best[3 * o2 + c] = MAX (best[3 * o2 + c], d[c]);
+        }
+  int run[3] = { G_MININT, G_MININT, G_MININT };
+  for (int s = 0; s <= smax; s++)
+    for (int c = 0; c < 3; c++)
+      t->need[3 * s + c] = run[c] = MAX (run[c], best[3 * s + c]);
+  g_free (best);
+}
+
+/* The ridge points of slice k, in scan order. With a table (isotropic voxels), s is in units of
+ * spacing^2 and the test is the discrete one above; otherwise the continuous test
+ * r_q >= r_p + |p - q| (ball inside ball), which is exact but drops fewer spheres. */
+static void
+ridge_slice (const float *s, int nx, int ny, int nz, int k, const double sp[3],
+             const NeedTable *table, double unit, GArray *out)
+{
+  for (int j = 0; j < ny; j++)
+    for (int i = 0; i < nx; i++)
+      {
+        gsize idx = i + (gsize) nx * (j + (gsize) ny * k);
+        float sq = s[idx];
+        if (sq <= 0.0f)
+          continue;
+        const float inv_unit = (float) (1.0 / unit);
+        double rp = table ? 0.0 : sqrt ((double) sq);
+        int si = table ? (int) (sq * inv_unit + 0.5f) : 0;
+        gboolean contained = FALSE;
+        for (int dz = -1; dz <= 1 && !contained; dz++)
+          for (int dy = -1; dy <= 1 && !contained; dy++)
+            for (int dx = -1; dx <= 1 && !contained; dx++)
+              {
+                int x = i + dx, y = j + dy, z = k + dz;
+                if ((dx | dy | dz) == 0 || x < 0 || y < 0 || z < 0 || x >= nx || y >= ny || z >= nz)
+                  continue;
+                float sq2 = s[x + (gsize) nx * (y + (gsize) ny * z)];
+                if (sq2 <= sq)
+                  continue;
+                if (table)
+                  {
+                    int c = dx * dx + dy * dy + dz * dz - 1;
+                    contained = (int) (sq2 * inv_unit + 0.5f) >= table->need[3 * si + c];
+                  }
+                else
+                  {
+                    double dist = sqrt (dx * dx * sp[0] * sp[0] + dy * dy * sp[1] * sp[1] + dz * dz * sp[2] * sp[2]);
+                    /* 1e-9 relative: equal radii + distance means internal tangency: contained */
+                    contained = sqrt ((double) sq2) >= (rp + dist) * (1.0 - 1e-9);
+                  }
+              }
+        if (!contained)
+          {
+            Ridge r = { i, j, k, sq };
+            g_array_append_val (out, r);
+          }
+      }
+}
+
+/* x half-width of the run of voxels with dx^2 wx <= rem, exact in the face of rounding */
+static inline int
+half_width (double rem, double wx)
+{
+  int h = (int) floor (sqrt (rem / wx));
+  while ((double) (h + 1) * (h + 1) * wx <= rem)
+    h++;
+  while (h > 0 && (double) h * h * wx > rem)
+    h--;
+  return h;
+}
+
+TbVolume *
+tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
+                           double *mean, double *sd, double *max,
+                           GCancellable *cancellable, GError **error)
+{
+  g_return_val_if_fail (m != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+  if (mean) *mean = NAN;
+  if (sd) *sd = NAN;
+  if (max) *max = NAN;
+  if (tv != NULL && (tv->nx != m->nx || tv->ny != m->ny || tv->nz != m->nz))
+    {
+      g_set_error (error, TB_MORPHO_ERROR, TB_MORPHO_ERROR_GRID,
+                   "The region mask is %d x %d x %d but the image is %d x %d x %d",
+                   tv->nx, tv->ny, tv->nz, m->nx, m->ny, m->nz);
+      return NULL;
+    }
+  const int nx = m->nx, ny = m->ny, nz = m->nz;
+  const gsize n = tb_mask_n_voxels (m), plane = (gsize) nx * ny;
+  const double *sp = m->spacing;
+
+  g_autofree float *s = tb_morpho_edt_squared (m, value, error);
+  if (s == NULL)
+    return NULL;
+  if (g_getenv ("TB_MORPHO_DEBUG")) g_printerr ("DBG edt done t=%.3f\n", g_get_monotonic_time () / 1e6);
+  gboolean unbounded = FALSE;
+#pragma omp parallel for reduction(||:unbounded) schedule(static)
+  for (gsize i = 0; i < n; i++)
+    unbounded = unbounded || s[i] >= BIG;
+  if (unbounded)
+    {
+      g_set_error (error, TB_MORPHO_ERROR, TB_MORPHO_ERROR_EMPTY,
+                   "Local thickness is undefined: the image holds no %s voxel to bound the %s",
+                   value ? "background" : "bone", value ? "bone" : "background");
+      return NULL;
+    }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return NULL;
+
+  /* 2. ridge, slice by slice in parallel, then in z order */
+  const gboolean isotropic = fabs (sp[1] - sp[0]) <= 1e-9 * sp[0] && fabs (sp[2] - sp[0]) <= 1e-9 * sp[0];
+  const double unit = sp[0] * sp[0];
+  NeedTable table = { 0, NULL };
+  if (isotropic)
+    {
+      float smax_all = 0.0f;
+#pragma omp parallel for reduction(max:smax_all) schedule(static)
+      for (gsize i = 0; i < n; i++)
+        smax_all = MAX (smax_all, s[i]);
+      need_table_init (&table, (int) lrint (smax_all / unit));
+    }
+  GArray **slices = g_new0 (GArray *, nz);
+#pragma omp parallel for schedule(dynamic, 4)
+  for (int k = 0; k < nz; k++)
+    {
+      slices[k] = g_array_new (FALSE, FALSE, sizeof (Ridge));
+      ridge_slice (s, nx, ny, nz, k, sp, isotropic ? &table : NULL, unit, slices[k]);
+    }
+  gsize *first = g_new0 (gsize, nz + 1);  /* ridge points of slice k: first[k] .. first[k+1]-1 */
+  GArray *ridge = g_array_new (FALSE, FALSE, sizeof (Ridge));
+  float smax = 0.0f;
+  for (int k = 0; k < nz; k++)
+    {
+      first[k] = ridge->len;
+      for (guint r = 0; r < slices[k]->len; r++)
+        smax = MAX (smax, g_array_index (slices[k], Ridge, r).s);
+      g_array_append_vals (ridge, slices[k]->data, slices[k]->len);
+      g_array_free (slices[k], TRUE);
+    }
+  first[nz] = ridge->len;
+  if (g_getenv ("TB_MORPHO_DEBUG")) g_printerr ("DBG ridge %u of %lu t=%.3f\n", ridge->len, (unsigned long) n, g_get_monotonic_time () / 1e6);
+  g_free (slices);
+  g_free (table.need);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      g_array_free (ridge, TRUE);
+      g_free (first);
+      return NULL;
+    }
+
+  /* 3. spheres, one z slab per thread */
+  TbVolume *map = tb_volume_new (nx, ny, nz, sp, error);
+  if (map == NULL)
+    {
+      g_array_free (ridge, TRUE);
+      g_free (first);
+      return NULL;
+    }
+  for (int d = 0; d < 3; d++)
+    map->origin[d] = m->origin[d];
+  float *out = map->data;  /* holds the squared radius until the end */
+  const int reach = (int) ceil (sqrt ((double) smax) / sp[2]);
+  const Ridge *rp = (const Ridge *) ridge->data;
+  int *isqrt = NULL;  /* floor (sqrt (n)), exact, for isotropic voxels */
+  if (isotropic)
+    {
+      int nmax = (int) lrint (smax / unit);
+      isqrt = g_new (int, nmax + 1);
+      for (int q = 0, r = 0; q <= nmax; q++)
+        {
+          while ((r + 1) * (r + 1) <= q)
+            r++;
+          isqrt[q] = r;
+        }
+    }
+
+#pragma omp parallel
+  {
+    int nt = omp_get_num_threads (), t = omp_get_thread_num ();
+    int z0 = (int) ((gint64) nz * t / nt), z1 = (int) ((gint64) nz * (t + 1) / nt);
+    int kc0 = MAX (0, z0 - reach), kc1 = MIN (nz, z1 + reach);
+    for (gsize r = first[kc0]; r < first[kc1]; r++)
+      {
+        if ((r & 0xfff) == 0 && g_cancellable_is_cancelled (cancellable))
+          break;  /* every thread checks: GCancellable is thread-safe */
+        const Ridge *c = rp + r;
+        const float v = c->s;
+        if (isqrt != NULL)
+          {
+            /* isotropic: integer squared radius, row half-widths from the integer square roots */
+            const int si = (int) lrint (c->s / unit), h = isqrt[si];
+            const int za = MAX (z0, c->k - h), zb = MIN (z1 - 1, c->k + h);
+            for (int z = za; z <= zb; z++)
+              {
+                const int remz = si - (z - c->k) * (z - c->k), hy = isqrt[remz];
+                const int ya = MAX (0, c->j - hy), yb = MIN (ny - 1, c->j + hy);
+                for (int y = ya; y <= yb; y++)
+                  {
+                    const int hx = isqrt[remz - (y - c->j) * (y - c->j)];
+                    const int xa = MAX (0, c->i - hx), xb = MIN (nx - 1, c->i + hx);
+                    float *row = out + (gsize) z * plane + (gsize) y * nx;
+#pragma omp simd
+                    for (int x = xa; x <= xb; x++)
+                      row[x] = MAX (row[x], v);
+                  }
+              }
+            continue;
+          }
+        const double sq = c->s;
+        int hz = (int) floor (sqrt (sq) / sp[2]);
+        int za = MAX (z0, c->k - hz), zb = MIN (z1 - 1, c->k + hz);
+        for (int z = za; z <= zb; z++)
+          {
+            double remz = sq - (double) (z - c->k) * (z - c->k) * sp[2] * sp[2];
+            if (remz < 0)
+              continue;
+            int hy = half_width (remz, sp[1] * sp[1]);
+            int ya = MAX (0, c->j - hy), yb = MIN (ny - 1, c->j + hy);
+            for (int y = ya; y <= yb; y++)
+              {
+                double remy = remz - (double) (y - c->j) * (y - c->j) * sp[1] * sp[1];
+                if (remy < 0)
+                  continue;
+                int hx = half_width (remy, sp[0] * sp[0]);
+                int xa = MAX (0, c->i - hx), xb = MIN (nx - 1, c->i + hx);
+                float *row = out + (gsize) z * plane + (gsize) y * nx;
+#pragma omp simd
+                for (int x = xa; x <= xb; x++)
+                  row[x] = MAX (row[x], v);
+              }
+          }
+      }
+  }
+  g_free (isqrt);
+  if (g_getenv ("TB_MORPHO_DEBUG")) g_printerr ("DBG fill done t=%.3f\n", g_get_monotonic_time () / 1e6);
+  g_array_free (ridge, TRUE);
+  g_free (first);
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    {
+      tb_volume_unref (map);
+      return NULL;
+    }
+
+  /* thickness = 2 r on the structure, 0 elsewhere; statistics over the structure in tv */
+  double sum = 0.0, sum2 = 0.0, vmax = 0.0;
+  guint64 count = 0;
+#pragma omp parallel for reduction(+:sum, sum2, count) reduction(max:vmax) schedule(static)
+  for (gsize i = 0; i < n; i++)
+    {
+      if ((m->data[i] != 0) != value)
+        {
+          out[i] = 0.0f;
+          continue;
+        }
+      double t = 2.0 * sqrt ((double) out[i]);
+      out[i] = (float) t;
+      if (tv != NULL && tv->data[i] == 0)
+        continue;
+      sum += t;
+      sum2 += t * t;
+      count++;
+      vmax = MAX (vmax, t);
+    }
+  if (count == 0)
+    {
+      g_set_error (error, TB_MORPHO_ERROR, TB_MORPHO_ERROR_EMPTY,
+                   "Local thickness is undefined: no %s voxel lies in the region", value ? "bone" : "background");
+      tb_volume_unref (map);
+      return NULL;
+    }
+  double mu = sum / (double) count;
+  if (mean) *mean = mu;
+  if (sd) *sd = sqrt (MAX (0.0, sum2 / (double) count - mu * mu));
+  if (max) *max = vmax;
+  return map;
+}
