@@ -45,6 +45,7 @@ struct _TbDocument
   GHashTable *results;    /* "id/method" -> TbVolume * */
   GHashTable *measures;   /* "id/method/quantity" -> double * */
   GHashTable *settings;   /* key -> double * */
+  char *notes[8];         /* per pipeline step */
 };
 
 G_DEFINE_FINAL_TYPE (TbDocument, tb_document, G_TYPE_OBJECT)
@@ -200,6 +201,8 @@ tb_document_finalize (GObject *object)
   g_hash_table_unref (doc->results);
   g_hash_table_unref (doc->measures);
   g_hash_table_unref (doc->settings);
+  for (guint i = 0; i < G_N_ELEMENTS (doc->notes); i++)
+    g_free (doc->notes[i]);
 
   G_OBJECT_CLASS (tb_document_parent_class)->finalize (object);
 }
@@ -269,6 +272,8 @@ tb_document_set_image (TbDocument *doc, TbVolume *hu, const char *source_path, c
   g_ptr_array_set_size (doc->undo, 0);
   g_ptr_array_set_size (doc->redo, 0);
   doc->selected_voi = 0;
+  for (guint i = 0; i < G_N_ELEMENTS (doc->notes); i++)
+    g_clear_pointer (&doc->notes[i], g_free);
   if (hu != NULL)
     {
       /* Start the crosshair at the centre of the image. */
@@ -690,6 +695,22 @@ tb_document_get_measure (TbDocument *doc, guint voi_id, TbMethod method, const c
   g_autofree char *key = g_strdup_printf ("%u/%d/%s", voi_id, method, quantity);
   double *v = g_hash_table_lookup (doc->measures, key);
   return v != NULL ? *v : NAN;
+}
+
+void
+tb_document_set_note (TbDocument *doc, guint step, const char *text)
+{
+  g_return_if_fail (step < G_N_ELEMENTS (doc->notes));
+  g_free (doc->notes[step]);
+  doc->notes[step] = g_strdup (text);
+  emit_changed (doc, TB_CHANGE_RESULTS);
+}
+
+const char *
+tb_document_get_note (TbDocument *doc, guint step)
+{
+  g_return_val_if_fail (step < G_N_ELEMENTS (doc->notes), NULL);
+  return doc->notes[step];
 }
 
 void

@@ -146,6 +146,10 @@ void            tb_document_set_measure      (TbDocument *doc, guint voi_id, TbM
 double          tb_document_get_measure      (TbDocument *doc, guint voi_id, TbMethod method,
                                               const char *quantity);
 
+/* A pipeline step's result summary (step: TbPipelineStep), shown under the step; NULL clears. */
+void            tb_document_set_note         (TbDocument *doc, guint step, const char *text);
+const char     *tb_document_get_note         (TbDocument *doc, guint step);
+
 /* Settings saved with the session (key -> double). */
 void            tb_document_set_setting      (TbDocument *doc, const char *key, double value);
 double          tb_document_get_setting      (TbDocument *doc, const char *key, double fallback);

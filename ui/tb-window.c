@@ -98,12 +98,13 @@ update_actions (TbWindow *self)
     {
       g_autofree char *need = NULL;
       gboolean ok = tb_stage_can_run (self->doc, steps[i].step, &need) && tb_stage_is_built (steps[i].step, &need);
-      gtk_widget_action_set_enabled (GTK_WIDGET (self), g_strconcat ("win.", steps[i].action, NULL), ok);
+      g_autofree char *action = g_strconcat ("win.", steps[i].action, NULL);
+      gtk_widget_action_set_enabled (GTK_WIDGET (self), action, ok);
+      const char *note = tb_document_get_note (self->doc, steps[i].step);
       if (!ok)
         tb_pipeline_panel_set_status (self->pipeline_panel, steps[i].step, need);
-      else if (tb_pipeline_panel_get_status (self->pipeline_panel, steps[i].step) == NULL
-               || g_str_has_prefix (tb_pipeline_panel_get_status (self->pipeline_panel, steps[i].step), _("Needs")))
-        tb_pipeline_panel_set_status (self->pipeline_panel, steps[i].step, _("Ready"));
+      else
+        tb_pipeline_panel_set_status (self->pipeline_panel, steps[i].step, note != NULL ? note : _("Ready"));
     }
   gboolean busy = tb_job_runner_get_busy (self->runner);
   gboolean has_image = tb_document_get_image (self->doc) != NULL;
