@@ -25,6 +25,7 @@ struct _TbJob
   GPtrArray *reports;
   gboolean idle_pending;
   gboolean paused;
+  gboolean waiting;          /* the worker sits in tb_job_wait_if_paused */
   gboolean running;
 };
 
@@ -169,6 +170,15 @@ tb_job_get_paused (TbJob *job)
 }
 
 gboolean
+tb_job_is_waiting (TbJob *job)
+{
+  g_mutex_lock (&job->lock);
+  gboolean w = job->waiting;
+  g_mutex_unlock (&job->lock);
+  return w;
+}
+
+gboolean
 tb_job_is_running (TbJob *job)
 {
   return job->runner != NULL;
@@ -180,7 +190,11 @@ tb_job_wait_if_paused (TbJob *job, GCancellable *cancellable, GError **error)
   g_mutex_lock (&job->lock);
   /* Cancellation is an input too: wake at least every 50 ms to look at it. */
   while (job->paused && !g_cancellable_is_cancelled (cancellable))
-    g_cond_wait_until (&job->pause_cond, &job->lock, g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND);
+    {
+      job->waiting = TRUE;
+      g_cond_wait_until (&job->pause_cond, &job->lock, g_get_monotonic_time () + 50 * G_TIME_SPAN_MILLISECOND);
+    }
+  job->waiting = FALSE;
   g_mutex_unlock (&job->lock);
   return !g_cancellable_set_error_if_cancelled (cancellable, error);
 }

@@ -42,6 +42,8 @@ void         tb_job_set_paused     (TbJob *job, gboolean paused);
 gboolean     tb_job_get_paused     (TbJob *job);
 gboolean     tb_job_wait_if_paused (TbJob *job, GCancellable *cancellable, GError **error);
 gboolean     tb_job_is_running     (TbJob *job);
+/* TRUE while the worker is held in tb_job_wait_if_paused (the pause has taken hold). */
+gboolean     tb_job_is_waiting     (TbJob *job);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbJob, tb_job_unref)
 

@@ -132,6 +132,7 @@ bone_elements_near (const TbVolume *g, const double p[3], double radius)
 typedef struct {
   TbDocument *doc;
   TbVolume *rho;
+  TbMask *mask;
   GArray *cases;          /* TbDocLoadCase copies */
   double e0;
   TbWholeBone *result;
@@ -143,6 +144,7 @@ fe_job_free (FeJob *f)
 {
   g_clear_object (&f->doc);
   g_clear_pointer (&f->rho, tb_volume_unref);
+  g_clear_pointer (&f->mask, tb_mask_unref);
   for (guint c = 0; f->cases != NULL && c < f->cases->len; c++)
     {
       TbDocLoadCase *lc = &g_array_index (f->cases, TbDocLoadCase, c);
@@ -154,17 +156,48 @@ fe_job_free (FeJob *f)
   g_free (f);
 }
 
-/* A grid small enough to solve in seconds on two cores: at most ~300k elements. */
+/* The FE grid: the density cropped to the bone's bounding box (plus one voxel: the air around a
+ * femur holds no load and would only slow the solver), coarsened by box means to at most ~30k
+ * elements so the solve takes seconds on two cores; the apparent stresses a VOI needs vary on the
+ * scale of the bone, not of a voxel. */
 static TbVolume *
-coarse_density (const TbVolume *rho, GError **error)
+coarse_density (const TbVolume *rho, const TbMask *mask, GError **error)
 {
-  double n = (double) tb_volume_n_voxels (rho);
-  int f = MAX (1, (int) ceil (cbrt (n / 3e5)));
-  if (f == 1)
-    return tb_volume_ref ((TbVolume *) rho);
-  TbBox box = { 0, 0, 0, rho->nx - rho->nx % f, rho->ny - rho->ny % f, rho->nz - rho->nz % f };
+  int lo[3] = { rho->nx, rho->ny, rho->nz }, hi[3] = { -1, -1, -1 };
+  for (int k = 0; k < rho->nz; k++)
+    for (int j = 0; j < rho->ny; j++)
+      for (int i = 0; i < rho->nx; i++)
+        if (mask->data[tb_volume_index (rho, i, j, k)])
+          {
+            int p[3] = { i, j, k };
+            for (int a = 0; a < 3; a++)
+              {
+                lo[a] = MIN (lo[a], p[a]);
+                hi[a] = MAX (hi[a], p[a]);
+              }
+          }
+  if (hi[0] < 0)
+    {
+      g_set_error_literal (error, TB_DOCUMENT_ERROR, TB_DOCUMENT_ERROR_INVALID,
+                           _("The bone mask is empty: segment the image again"));
+      return NULL;
+    }
+  int n[3] = { rho->nx, rho->ny, rho->nz }, size[3];
+  for (int a = 0; a < 3; a++)
+    {
+      lo[a] = MAX (lo[a] - 1, 0);
+      hi[a] = MIN (hi[a] + 1, n[a] - 1);
+      size[a] = hi[a] - lo[a] + 1;
+    }
+  double count = (double) size[0] * size[1] * size[2];
+  int f = MAX (1, (int) ceil (cbrt (count / 3e4)));
+  for (int a = 0; a < 3; a++)
+    size[a] -= size[a] % f;
+  TbBox box = { lo[0], lo[1], lo[2], size[0], size[1], size[2] };
   g_autoptr(TbVolume) cropped = tb_volume_crop (rho, &box, error);
-  return cropped != NULL ? tb_volume_downscale (cropped, f, f, f, error) : NULL;
+  if (cropped == NULL)
+    return NULL;
+  return f == 1 ? g_steal_pointer (&cropped) : tb_volume_downscale (cropped, f, f, f, error);
 }
 
 static gboolean
@@ -172,7 +205,7 @@ fe_work (TbJob *job, gpointer data, GCancellable *cancellable, GError **error)
 {
   FeJob *f = data;
   gint64 t0 = g_get_monotonic_time ();
-  g_autoptr(TbVolume) g = coarse_density (f->rho, error);
+  g_autoptr(TbVolume) g = coarse_density (f->rho, f->mask, error);
   if (g == NULL)
     return FALSE;
   TbFeModel *model = tb_fe_model_new (g->nx, g->ny, g->nz, g->spacing, error);
@@ -279,6 +312,7 @@ tb_stage_job_fe (TbDocument *doc, GError **error)
   FeJob *f = g_new0 (FeJob, 1);
   f->doc = g_object_ref (doc);
   f->rho = tb_volume_ref (tb_document_get_density (doc));
+  f->mask = tb_mask_ref (tb_document_get_mask (doc));
   f->e0 = tb_document_get_setting (doc, "fe-e0", 15000);
   double scale = tb_document_get_setting (doc, "fe-body-scale", 1);
   f->cases = g_array_new (FALSE, FALSE, sizeof (TbDocLoadCase));

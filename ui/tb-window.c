@@ -62,6 +62,18 @@ tb_window_show_error (TbWindow *self, const char *what, const GError *error)
 
 const char *tb_window_get_last_message (TbWindow *self) { return self->last_message; }
 
+gboolean
+tb_window_is_showing_error (TbWindow *self)
+{
+  return gtk_info_bar_get_revealed (GTK_INFO_BAR (self->info_bar));
+}
+
+void
+tb_window_dismiss_error (TbWindow *self)
+{
+  gtk_info_bar_set_revealed (GTK_INFO_BAR (self->info_bar), FALSE);
+}
+
 static void
 on_info_bar_response (GtkInfoBar *bar, int response, TbWindow *self)
 {
@@ -398,7 +410,8 @@ action_open_demo (GtkWidget *w, const char *name, GVariant *param)
 {
   TbWindow *self = TB_WINDOW (w);
   double spacing = 0.625;
-  GSettings *settings = g_object_get_data (G_OBJECT (gtk_window_get_application (GTK_WINDOW (self))), "tb-settings");
+  GtkApplication *app = gtk_window_get_application (GTK_WINDOW (self));
+  GSettings *settings = app != NULL ? g_object_get_data (G_OBJECT (app), "tb-settings") : NULL;
   if (settings != NULL)
     spacing = g_settings_get_double (settings, "demo-spacing");
   tb_window_open_demo (self, spacing);

@@ -43,6 +43,8 @@ gboolean         tb_window_save_session     (TbWindow *win, const char *path, GE
 const char      *tb_window_get_last_message (TbWindow *win);
 void             tb_window_show_error       (TbWindow *win, const char *what, const GError *error);
 void             tb_window_toast            (TbWindow *win, const char *text);
+gboolean         tb_window_is_showing_error (TbWindow *win);
+void             tb_window_dismiss_error    (TbWindow *win);
 
 /* PNG of a widget as it is drawn now (a view, a pane or the whole window). */
 gboolean         tb_widget_save_png         (GtkWidget *widget, const char *path, GError **error);

@@ -8,6 +8,22 @@
 
 typedef gboolean (*GuiCondition) (gpointer data);
 
+/* gtk_test_init, libadwaita and the UI library; every warning of the toolkit is fatal (as
+ * G_DEBUG=fatal-warnings would make it), while the core stages' own warnings about the physics of
+ * an input (the "Trabecula" domain) are logged, not fatal: they are the stages' reports, not bugs. */
+static inline void
+gui_test_init (int *argc, char ***argv)
+{
+  gtk_test_init (argc, argv, NULL);
+  adw_init ();
+  tb_ui_init ();
+  static const char *domains[] = { "Gtk", "Gdk", "Gsk", "Adwaita", "GLib", "GLib-GObject", "GLib-GIO",
+                                   "Pango", "GdkPixbuf", "Json" };
+  for (guint i = 0; i < G_N_ELEMENTS (domains); i++)
+    g_log_set_fatal_mask (domains[i], G_LOG_LEVEL_WARNING | G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK);
+  g_log_set_always_fatal (G_LOG_LEVEL_CRITICAL | G_LOG_FATAL_MASK);
+}
+
 /* Iterates the default main context until cond(data) or timeout_s; returns cond's last value. */
 static inline gboolean
 gui_wait (GuiCondition cond, gpointer data, double timeout_s)

@@ -435,9 +435,7 @@ test_compare_view (Fixture *f, gconstpointer data)
 int
 main (int argc, char *argv[])
 {
-  gtk_test_init (&argc, &argv, NULL);
-  adw_init ();
-  tb_ui_init ();
+  gui_test_init (&argc, &argv);
   g_test_add ("/Trabecula/SliceView/voi-draw-resize-move-undo", Fixture, NULL, fixture_setup,
               test_voi_draw_resize_move_undo, fixture_teardown);
   g_test_add ("/Trabecula/SliceView/click-sets-linked-crosshair", Fixture, NULL, fixture_setup,
