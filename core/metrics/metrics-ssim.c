@@ -47,10 +47,7 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
       return NAN;
     }
 
-  const gsize plane = (gsize) nx * ny;
   const int vx = nx - 2 * R;  /* valid centres per row */
-  if (!tb_memory_check ((guint64) NF * (plane + (gsize) vx * ny) * sizeof (double), "SSIM buffers", error))
-    return NAN;
   g_autoptr(TbVolume) map = NULL;
   if (ssim_map != NULL && (map = tb_volume_new_like (a, error)) == NULL)
     return NAN;
@@ -60,28 +57,35 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
   const double c1 = (TB_METRICS_SSIM_K1 * data_range) * (TB_METRICS_SSIM_K1 * data_range);
   const double c2 = (TB_METRICS_SSIM_K2 * data_range) * (TB_METRICS_SSIM_K2 * data_range);
 
-  double *zs = g_new (double, NF * plane);          /* moments after the z pass, full plane */
-  double *xs = g_new (double, NF * (gsize) vx * ny); /* after the x pass, valid columns */
+  /* Work items: (output plane, block of BLOCK output rows), spread over the threads with no
+   * barrier between them (barriers stall badly on a busy machine). An item sums the z window
+   * (3D) of its rows plus a halo of R rows above and below, filters them along x into a local
+   * buffer, then along y for its output rows. The halo costs 2R/BLOCK extra x work. */
+  enum { BLOCK = 48 };
+  const int k0 = three_d ? R : 0, k1 = three_d ? nz - R : nz;
+  const int vy = ny - 2 * R, n_blocks = (vy + BLOCK - 1) / BLOCK;
+  const gint64 n_items = (gint64) (k1 - k0) * n_blocks;
   double total = 0.0;
   guint64 count = 0;
-  const int k0 = three_d ? R : 0, k1 = three_d ? nz - R : nz;
 
-  /* one parallel region for the whole volume: planes in order, rows of each plane in parallel */
-#pragma omp parallel
+#pragma omp parallel reduction(+:total, count)
   {
-    double *acc = g_new (double, NF * (gsize) vx);  /* one output row of moments */
-    for (int k = k0; k < k1; k++)
+    double *zrow = g_new (double, NF * (gsize) nx);
+    double *xs = g_new (double, NF * (gsize) vx * (BLOCK + 2 * R));
+    double *acc = g_new (double, NF * (gsize) vx);
+#pragma omp for schedule(dynamic, 1)
+    for (gint64 item = 0; item < n_items; item++)
       {
-        /* z pass (3D) or the plane itself (2D): t outer, pixels inner, so the loops run over
-         * contiguous memory and vectorize */
-#pragma omp for schedule(static)
-        for (int j = 0; j < ny; j++)
+        const int k = k0 + (int) (item / n_blocks);
+        const int jb = R + (int) (item % n_blocks) * BLOCK, je = MIN (jb + BLOCK, ny - R);
+        const int rows = je - jb + 2 * R;  /* input rows jb - R .. je + R - 1 */
+        for (int r = 0; r < rows; r++)
           {
-            double *m0 = zs + 0 * plane + (gsize) j * nx, *m1 = zs + 1 * plane + (gsize) j * nx;
-            double *m2 = zs + 2 * plane + (gsize) j * nx, *m3 = zs + 3 * plane + (gsize) j * nx;
-            double *m4 = zs + 4 * plane + (gsize) j * nx;
+            const int j = jb - R + r;
+            double *m0 = zrow, *m1 = zrow + nx, *m2 = zrow + 2 * nx, *m3 = zrow + 3 * nx, *m4 = zrow + 4 * nx;
             for (int i = 0; i < nx; i++)
               m0[i] = m1[i] = m2[i] = m3[i] = m4[i] = 0.0;
+            /* z pass (3D) or the row itself (2D) */
             for (int t = three_d ? -R : 0; t <= (three_d ? R : 0); t++)
               {
                 const float *pa = a->data + tb_volume_index (a, 0, j, k + t);
@@ -98,38 +102,38 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
                     m4[i] += wt * x * y;
                   }
               }
-            /* x pass, valid columns only */
+            /* x pass, valid columns only; the kernel is symmetric: w[q] = w[W-1-q] */
             for (int f = 0; f < NF; f++)
               {
-                const double *src = zs + f * plane + (gsize) j * nx;
-                double *dst = xs + f * (gsize) vx * ny + (gsize) j * vx;
+                const double *src = zrow + (gsize) f * nx;
+                double *dst = xs + ((gsize) f * (BLOCK + 2 * R) + r) * vx;
 #pragma omp simd
                 for (int i = 0; i < vx; i++)
                   {
-                    double sum = 0.0;
-                    for (int q = 0; q < W; q++)
-                      sum += w[q] * src[i + q];
+                    double sum = w[R] * src[i + R];
+                    for (int q = 0; q < R; q++)
+                      sum += w[q] * (src[i + q] + src[i + W - 1 - q]);
                     dst[i] = sum;
                   }
               }
           }
-        /* y pass on valid rows, then SSIM (Wang et al. 2004, eq. 13) */
-#pragma omp for schedule(static) reduction(+:total, count)
-        for (int j = R; j < ny - R; j++)
+        /* y pass for the output rows, then SSIM (Wang et al. 2004, eq. 13) */
+        for (int j = jb; j < je; j++)
           {
+            const int r0 = j - jb;  /* local row of the window's first input row */
             for (int f = 0; f < NF; f++)
               {
-                double *dst = acc + f * (gsize) vx;
-                const double *src = xs + f * (gsize) vx * ny + (gsize) (j - R) * vx;
+                double *dst = acc + (gsize) f * vx;
+                const double *src = xs + ((gsize) f * (BLOCK + 2 * R) + r0) * vx;
 #pragma omp simd
                 for (int i = 0; i < vx; i++)
-                  dst[i] = w[0] * src[i];
-                for (int q = 1; q < W; q++)
+                  dst[i] = w[R] * src[(gsize) R * vx + i];
+                for (int q = 0; q < R; q++)
                   {
-                    const double *sq = src + (gsize) q * vx;
+                    const double *lo = src + (gsize) q * vx, *hi = src + (gsize) (W - 1 - q) * vx;
 #pragma omp simd
                     for (int i = 0; i < vx; i++)
-                      dst[i] += w[q] * sq[i];
+                      dst[i] += w[q] * (lo[i] + hi[i]);
                   }
               }
             const double *ux = acc, *uy = acc + vx, *uxx = acc + 2 * vx, *uyy = acc + 3 * vx, *uxy = acc + 4 * vx;
@@ -148,10 +152,10 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
               }
           }
       }
+    g_free (zrow);
+    g_free (xs);
     g_free (acc);
   }
-  g_free (zs);
-  g_free (xs);
 
   if (count == 0)
     {

@@ -109,6 +109,41 @@ ridge_slice (const float *s, int nx, int ny, int nz, int k, const double sp[3],
       }
 }
 
+/* The same discrete test on integer squared radii (isotropic voxels): the hot loop of step 2. */
+static void
+ridge_slice_int (const gint32 *si, int nx, int ny, int nz, int k, const NeedTable *table,
+                 float unit, GArray *out)
+{
+  const gssize sx = 1, sy = nx, sz = (gssize) nx * ny;
+  for (int j = 0; j < ny; j++)
+    for (int i = 0; i < nx; i++)
+      {
+        gsize idx = i + (gsize) nx * (j + (gsize) ny * k);
+        const gint32 sp = si[idx];
+        if (sp <= 0)
+          continue;
+        const int *need = table->need + 3 * sp;
+        const gboolean interior = i > 0 && j > 0 && k > 0 && i < nx - 1 && j < ny - 1 && k < nz - 1;
+        gboolean contained = FALSE;
+        for (int dz = -1; dz <= 1 && !contained; dz++)
+          for (int dy = -1; dy <= 1 && !contained; dy++)
+            for (int dx = -1; dx <= 1 && !contained; dx++)
+              {
+                if ((dx | dy | dz) == 0)
+                  continue;
+                if (!interior && (i + dx < 0 || j + dy < 0 || k + dz < 0 || i + dx >= nx || j + dy >= ny || k + dz >= nz))
+                  continue;
+                gint32 sq = si[idx + dx * sx + dy * sy + dz * sz];
+                contained = sq >= need[dx * dx + dy * dy + dz * dz - 1];
+              }
+        if (!contained)
+          {
+            Ridge r = { i, j, k, (float) (sp * unit) };
+            g_array_append_val (out, r);
+          }
+      }
+}
+
 /* x half-width of the run of voxels with dx^2 wx <= rem, exact in the face of rounding */
 static inline int
 half_width (double rem, double wx)
@@ -172,13 +207,26 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
         smax_all = MAX (smax_all, s[i]);
       need_table_init (&table, (int) lrint (smax_all / unit));
     }
+  gint32 *si = NULL;  /* isotropic: squared radii in voxel units, exact integers */
+  if (isotropic)
+    {
+      si = g_new (gint32, n);
+      const float inv = (float) (1.0 / unit);
+#pragma omp parallel for schedule(static)
+      for (gsize i = 0; i < n; i++)
+        si[i] = (gint32) (s[i] * inv + 0.5f);
+    }
   GArray **slices = g_new0 (GArray *, nz);
 #pragma omp parallel for schedule(dynamic, 4)
   for (int k = 0; k < nz; k++)
     {
       slices[k] = g_array_new (FALSE, FALSE, sizeof (Ridge));
-      ridge_slice (s, nx, ny, nz, k, sp, isotropic ? &table : NULL, unit, slices[k]);
+      if (isotropic)
+        ridge_slice_int (si, nx, ny, nz, k, &table, (float) unit, slices[k]);
+      else
+        ridge_slice (s, nx, ny, nz, k, sp, NULL, unit, slices[k]);
     }
+  g_free (si);
   gsize *first = g_new0 (gsize, nz + 1);  /* ridge points of slice k: first[k] .. first[k+1]-1 */
   GArray *ridge = g_array_new (FALSE, FALSE, sizeof (Ridge));
   float smax = 0.0f;

@@ -113,32 +113,70 @@ paint (double w[TB_N_REGIONS], TbRegion r, double a)
   w[r] += a;
 }
 
+/* smoothstep of an argument x whose Lipschitz constant times the ball radius is lr; clears
+ * *konst unless the value is the same everywhere in the ball. */
+static inline double
+smoothstep_ball (double e0, double e1, double x, double lr, gboolean *konst)
+{
+  if (x + lr <= e0)
+    return 0.0;
+  if (x - lr >= e1)
+    return 1.0;
+  *konst = FALSE;
+  return smoothstep (e0, e1, x);
+}
+
+/* product of two memberships: constant when both are, or when either is a constant 0 */
+static inline double
+product_ball (double a, gboolean ka, double b, gboolean kb, gboolean *konst)
+{
+  if (!((ka && kb) || (ka && a == 0.0) || (kb && b == 0.0)))
+    *konst = FALSE;
+  return a * b;
+}
+
 /* Region weights: layers painted over the intertrochanteric region in order (shaft, greater and
  * lesser trochanter, neck, Ward's triangle, head), each a smooth membership in [0, 1]; the weights
- * sum to 1 and are pure (one weight 1) inside each layer's core, where the VOI presets sit. */
-void
-tb_phantom_region_weights (const TbPhantom *ph, const double p[3], double w[TB_N_REGIONS])
+ * sum to 1 and are pure (one weight 1) inside each layer's core, where the VOI presets sit.
+ * Returns TRUE when the weights are the same everywhere within `radius` of p (each membership's
+ * argument is 1-Lipschitz, Ward's ellipsoid radius 1/6.5-Lipschitz). */
+gboolean
+tb_phantom_region_weights_ball (const TbPhantom *ph, const double p[3], double radius, double w[TB_N_REGIONS])
 {
+  gboolean konst = TRUE, k1, k2;
+  double r = radius;
   memset (w, 0, sizeof (double) * TB_N_REGIONS);
   w[TB_REGION_INTERTROCHANTER] = 1.0;
-  paint (w, TB_REGION_SHAFT, 1.0 - smoothstep (-62.0, -52.0, p[2]));
-  paint (w, TB_REGION_GREATER_TROCHANTER, smoothstep (9.0, 15.0, p[0]) * smoothstep (-36.0, -28.0, p[2]));
-  paint (w, TB_REGION_LESSER_TROCHANTER, 1.0 - smoothstep (5.0, 9.0, sd_sphere (p, lt_c, 0.0)));
+  paint (w, TB_REGION_SHAFT, 1.0 - smoothstep_ball (-62.0, -52.0, p[2], r, &konst));
+  k1 = k2 = TRUE;
+  double gx = smoothstep_ball (9.0, 15.0, p[0], r, &k1), gz = smoothstep_ball (-36.0, -28.0, p[2], r, &k2);
+  paint (w, TB_REGION_GREATER_TROCHANTER, product_ball (gx, k1, gz, k2, &konst));
+  paint (w, TB_REGION_LESSER_TROCHANTER, 1.0 - smoothstep_ball (5.0, 9.0, sd_sphere (p, lt_c, 0.0), r, &konst));
 
   double q[3] = { p[0] - ph->neck_base[0], p[1] - ph->neck_base[1], p[2] - ph->neck_base[2] };
   double s = dot3 (q, ph->neck_axis);
   double r2 = dot3 (q, q) - s * s;
   double rperp = sqrt (MAX (r2, 0.0));
-  paint (w, TB_REGION_NECK, smoothstep (12.0, 18.0, s) * (1.0 - smoothstep (17.0, 21.0, rperp)));
+  k1 = k2 = TRUE;
+  double na = smoothstep_ball (12.0, 18.0, s, r, &k1);
+  double nb = 1.0 - smoothstep_ball (17.0, 21.0, rperp, r, &k2);
+  paint (w, TB_REGION_NECK, product_ball (na, k1, nb, k2, &konst));
 
   /* Ward's triangle: an ellipsoid (7 mm along the neck axis, 6.5 mm across) at the neck base */
   double c[3] = { p[0] - ph->wards_centre[0], p[1] - ph->wards_centre[1], p[2] - ph->wards_centre[2] };
   double ca = dot3 (c, ph->neck_axis);
   double cr2 = MAX (dot3 (c, c) - ca * ca, 0.0);
   double qe = sqrt (ca * ca / (7.0 * 7.0) + cr2 / (6.5 * 6.5));
-  paint (w, TB_REGION_WARDS, 1.0 - smoothstep (0.7, 1.05, qe));
+  paint (w, TB_REGION_WARDS, 1.0 - smoothstep_ball (0.7, 1.05, qe, r / 6.5, &konst));
 
-  paint (w, TB_REGION_HEAD, smoothstep (ph->neck_length - 20.0, ph->neck_length - 15.0, s));
+  paint (w, TB_REGION_HEAD, smoothstep_ball (ph->neck_length - 20.0, ph->neck_length - 15.0, s, r, &konst));
+  return konst;
+}
+
+void
+tb_phantom_region_weights (const TbPhantom *ph, const double p[3], double w[TB_N_REGIONS])
+{
+  tb_phantom_region_weights_ball (ph, p, 0.0, w);
 }
 
 TbRegion

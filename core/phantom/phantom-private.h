@@ -52,6 +52,8 @@ void     tb_phantom_anatomy_init     (TbPhantom *ph);
 double   tb_phantom_sdf              (const TbPhantom *ph, const double p[3]);
 double   tb_phantom_cortex_thickness (const TbPhantom *ph, const double p[3]);
 void     tb_phantom_region_weights   (const TbPhantom *ph, const double p[3], double w[TB_N_REGIONS]);
+gboolean tb_phantom_region_weights_ball (const TbPhantom *ph, const double p[3], double radius,
+                                         double w[TB_N_REGIONS]);  /* TRUE: constant in the ball */
 TbRegion tb_phantom_region_from_weights (const double w[TB_N_REGIONS]);
 #define  TB_PHANTOM_CORTEX_LIPSCHITZ 1.25  /* bound on |grad (sdf + thickness)| */
 
@@ -59,6 +61,11 @@ TbRegion tb_phantom_region_from_weights (const double w[TB_N_REGIONS]);
 gboolean tb_phantom_trabecular_init  (TbPhantom *ph, GError **error);
 void     tb_phantom_trabecular_clear (TbPhantom *ph);
 double   tb_phantom_trabecular_value (const TbPhantom *ph, const double p[3], const double w[TB_N_REGIONS]);
+/* the same in two steps, for many points that share their region weights */
+void     tb_phantom_trabecular_params (const TbPhantom *ph, const double w[TB_N_REGIONS], TbTrabParams *par);
+double   tb_phantom_trabecular_eval  (const TbPhantom *ph, const double p[3], const TbTrabParams *par);
+double   tb_phantom_trabecular_lipschitz (const TbPhantom *ph, const TbTrabParams *par, double rho_min);
+double   tb_phantom_trabecular_rho   (const double p[3]);   /* distance from the trajectories' centre O */
 /* the canal's fade, decreasing in z; at or above TB_PHANTOM_FADE_EMPTY no trabecula exists */
 double   tb_phantom_trabecular_fade  (double z);
 #define  TB_PHANTOM_FADE_EMPTY 2.6

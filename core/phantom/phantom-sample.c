@@ -28,26 +28,86 @@ tb_phantom_classify (const TbPhantom *ph, const double p[3])
   return tb_phantom_trabecular_value (ph, p, w) > 0.0 ? TB_CLASS_TISSUE : TB_CLASS_MARROW;
 }
 
-/* Sub-points inside the endosteal surface everywhere: only T decides. */
-static void
-integrate_trabecular (const TbPhantom *ph, const double c[3], const double size[3], int ss, double frac[3])
+/* Sub-points inside the endosteal surface everywhere: only T decides. The block of sub-points is
+ * resolved recursively: T at the block's centre settles the whole block when |T| exceeds the
+ * Lipschitz bound times the block's half-diagonal; otherwise it splits in two along each axis.
+ * A one-point block is evaluated at exactly the position integrate_full uses. */
+typedef struct {
+  const TbPhantom *ph;
+  const TbTrabParams *par;   /* the voxel's parameters when its region weights are constant, or NULL */
+  double lipschitz;
+  double c[3], size[3];
+  int ss;
+} Resolver;
+
+static inline double
+sub_coord (const Resolver *r, int axis, double idx)
 {
-  int n_tissue = 0;
-  double w[TB_N_REGIONS], p[3];
-  for (int a = 0; a < ss; a++)
+  return r->c[axis] + ((idx + 0.5) / r->ss - 0.5) * r->size[axis];
+}
+
+static double
+resolver_eval (const Resolver *r, const double p[3])
+{
+  if (r->par != NULL)
+    return tb_phantom_trabecular_eval (r->ph, p, r->par);
+  double w[TB_N_REGIONS];
+  tb_phantom_region_weights (r->ph, p, w);
+  return tb_phantom_trabecular_value (r->ph, p, w);
+}
+
+static int
+resolve_block (const Resolver *r, const int lo[3], const int hi[3])
+{
+  int n[3], count = (hi[0] - lo[0]) * (hi[1] - lo[1]) * (hi[2] - lo[2]);
+  double p[3], hd2 = 0.0;
+  for (int d = 0; d < 3; d++)
     {
-      p[2] = c[2] + ((a + 0.5) / ss - 0.5) * size[2];
-      for (int b = 0; b < ss; b++)
-        {
-          p[1] = c[1] + ((b + 0.5) / ss - 0.5) * size[1];
-          for (int d = 0; d < ss; d++)
-            {
-              p[0] = c[0] + ((d + 0.5) / ss - 0.5) * size[0];
-              tb_phantom_region_weights (ph, p, w);
-              n_tissue += tb_phantom_trabecular_value (ph, p, w) > 0.0;
-            }
-        }
+      n[d] = hi[d] - lo[d];
+      p[d] = n[d] == 1 ? sub_coord (r, d, lo[d]) : sub_coord (r, d, 0.5 * (lo[d] + hi[d] - 1));
+      double e = (n[d] - 1) * r->size[d] / r->ss;
+      hd2 += e * e;
     }
+  double t = resolver_eval (r, p);
+  if (count == 1)
+    return t > 0.0;
+  double bound = r->lipschitz * (0.5 * sqrt (hd2) * 1.001 + 1e-9);
+  if (t > bound)
+    return count;
+  if (t < -bound)
+    return 0;
+  int total = 0;
+  for (int oz = 0; oz < (n[2] > 1 ? 2 : 1); oz++)
+    for (int oy = 0; oy < (n[1] > 1 ? 2 : 1); oy++)
+      for (int ox = 0; ox < (n[0] > 1 ? 2 : 1); ox++)
+        {
+          int o[3] = { ox, oy, oz }, sl[3], sh[3];
+          for (int d = 0; d < 3; d++)
+            {
+              int mid = lo[d] + n[d] / 2;
+              sl[d] = n[d] > 1 ? (o[d] ? mid : lo[d]) : lo[d];
+              sh[d] = n[d] > 1 ? (o[d] ? hi[d] : mid) : hi[d];
+            }
+          total += resolve_block (r, sl, sh);
+        }
+  return total;
+}
+
+static void
+integrate_trabecular (const TbPhantom *ph, const double c[3], const double size[3], int ss, double hd,
+                      double frac[3])
+{
+  double w[TB_N_REGIONS];
+  TbTrabParams par;
+  Resolver r = { ph, NULL, ph->lipschitz, { c[0], c[1], c[2] }, { size[0], size[1], size[2] }, ss };
+  if (tb_phantom_region_weights_ball (ph, c, hd, w))
+    {
+      tb_phantom_trabecular_params (ph, w, &par);
+      r.par = &par;
+      r.lipschitz = tb_phantom_trabecular_lipschitz (ph, &par, tb_phantom_trabecular_rho (c) - hd);
+    }
+  int lo[3] = { 0, 0, 0 }, hi[3] = { ss, ss, ss };
+  int n_tissue = resolve_block (&r, lo, hi);
   double inv = 1.0 / ((double) ss * ss * ss);
   frac[TB_CLASS_TISSUE] = n_tissue * inv;
   frac[TB_CLASS_MARROW] = (ss * ss * ss - n_tissue) * inv;
@@ -123,15 +183,7 @@ tb_phantom_voxel_fractions (const TbPhantom *ph, const double c[3], const double
       set_pure (frac, TB_CLASS_MARROW);
       return;
     }
-  double w[TB_N_REGIONS];
-  tb_phantom_region_weights (ph, c, w);
-  double t = tb_phantom_trabecular_value (ph, c, w);
-  if (t > ph->lipschitz * hd)
-    set_pure (frac, TB_CLASS_TISSUE);
-  else if (t < -ph->lipschitz * hd)
-    set_pure (frac, TB_CLASS_MARROW);
-  else
-    integrate_trabecular (ph, c, size, ss, frac);
+  integrate_trabecular (ph, c, size, ss, hd, frac);
 }
 
 gboolean

@@ -10,7 +10,7 @@
  *        n(rho) = round (2 pi rho / L) in 4 mm bands, blended linearly between bands, so that
  *        the ray spacing stays near L and rays fork where the bands meet
  *   Y  = cos (2 pi y / Ly + a2 + A w2)                  antero-posterior layering
- * a_i seeded phase offsets, w_i seeded value noise (3 mm lattice) that warps the phases.
+ * a_i seeded phase offsets, w_i seeded value noise (1.6 mm lattice, A = 1.8 rad) that warps the phases.
  * Components: plate_c = Pc, plate_t = Pt, rod_c = (Pc+Y)/2, rod_t = (Pt+Y)/2, rod_y = (Pc+Pt)/2;
  *   F = max_i (comp_i + beta_i * h - delta_i),   h: seeded value noise (1 mm lattice) that perforates,
  *   T = F - tau - fade(z),  fade = 4 (1 - smoothstep (-85, -60, z)) empties the medullary canal.
@@ -25,8 +25,8 @@
 #define WAVE_L      0.80    /* mm, plate/rod spacing along both trajectory families */
 #define WAVE_LY     0.90    /* mm, antero-posterior spacing */
 #define BAND        4.0     /* mm, radial band width for the ray count */
-#define WARP_AMP    1.0     /* rad */
-#define WARP_STEP   3.0     /* mm */
+#define WARP_AMP    1.8     /* rad */
+#define WARP_STEP   1.6     /* mm */
 #define PERF_STEP   1.0     /* mm */
 #define OFF         2.0     /* delta of a component that is absent */
 static const double origin_o[2] = { -27.0, -57.0 };   /* O: (x, z) */
@@ -35,7 +35,7 @@ static const double origin_o[2] = { -27.0, -57.0 };   /* O: (x, z) */
  * trajectories with thinner tensile plates; neck perforated compressive plates plus tensile rods;
  * Ward's triangle sparse thin rods; intertrochanteric rods of both families crossing at right angles. */
 static const TbTrabParams region_design[TB_N_REGIONS] = {
-  [TB_REGION_HEAD] = { { 0.00, 0.12, OFF, OFF, 0.30 }, { 0.35, 0.35, 0, 0, 0.2 }, 0 },
+  [TB_REGION_HEAD] = { { 0.00, 0.20, OFF, OFF, 0.30 }, { 0.30, 0.50, 0, 0, 0.2 }, 0 },
   [TB_REGION_NECK] = { { 0.00, OFF, 0.28, 0.26, OFF }, { 0.60, 0, 0.3, 0.3, 0 }, 0 },
   [TB_REGION_WARDS] = { { OFF, OFF, 0.26, 0.26, 0.30 }, { 0, 0, 0.5, 0.5, 0.5 }, 0 },
   [TB_REGION_INTERTROCHANTER] = { { OFF, OFF, 0.22, 0.22, 0.35 }, { 0, 0, 0.3, 0.3, 0.3 }, 0 },
@@ -131,8 +131,8 @@ field_f (const TbPhantom *ph, const double p[3], const TbTrabParams *par)
   return f;
 }
 
-static void
-blend_params (const TbPhantom *ph, const double w[TB_N_REGIONS], TbTrabParams *par)
+void
+tb_phantom_trabecular_params (const TbPhantom *ph, const double w[TB_N_REGIONS], TbTrabParams *par)
 {
   memset (par, 0, sizeof *par);
   for (int r = TB_REGION_HEAD; r < TB_N_REGIONS; r++)
@@ -157,14 +157,20 @@ tb_phantom_trabecular_fade (double z)
 }
 
 double
-tb_phantom_trabecular_value (const TbPhantom *ph, const double p[3], const double w[TB_N_REGIONS])
+tb_phantom_trabecular_eval (const TbPhantom *ph, const double p[3], const TbTrabParams *par)
 {
-  TbTrabParams par;
-  blend_params (ph, w, &par);
   double fd = tb_phantom_trabecular_fade (p[2]);
   if (fd >= TB_PHANTOM_FADE_EMPTY)   /* F <= 1 + beta, tau > -1: no bone in the canal */
     return -1.0;
-  return field_f (ph, p, &par) - par.tau - fd;
+  return field_f (ph, p, par) - par->tau - fd;
+}
+
+double
+tb_phantom_trabecular_value (const TbPhantom *ph, const double p[3], const double w[TB_N_REGIONS])
+{
+  TbTrabParams par;
+  tb_phantom_trabecular_params (ph, w, &par);
+  return tb_phantom_trabecular_eval (ph, p, &par);
 }
 
 static int
@@ -232,6 +238,34 @@ tb_phantom_trabecular_init (TbPhantom *ph, GError **error)
   double g_param = 3.0 * 1.5 / 2.3 * (OFF + BETA_MAX) + 4.0 * 1.5 / 25.0;
   ph->lipschitz = 1.25 * (g_field + g_param);
   return TRUE;
+}
+
+/* A tighter bound on |grad T| for points at least rho_min from O that share the parameters `par`:
+ * the ray family's wave number n / rho <= (k (b0 + 1.5) BAND + 0.5) / rho_min for the bands that
+ * can meet there, the band blend 2 / BAND, the warp, the perforation of the strongest beta, the
+ * canal's fade; 10 % margin. */
+double
+tb_phantom_trabecular_lipschitz (const TbPhantom *ph, const TbTrabParams *par, double rho_min)
+{
+  if (rho_min < 10.0)
+    return ph->lipschitz;
+  double k = 2.0 * G_PI / WAVE_L;
+  double b0 = floor (rho_min / BAND - 0.5);
+  double kc = (k * (b0 + 1.5) * BAND + 0.5) / rho_min;
+  double noise_grad = 1.5 * 2.0 * sqrt (3.0);
+  double beta = 0.0;
+  for (int i = 0; i < TB_N_COMP; i++)
+    beta = MAX (beta, fabs (par->beta[i]));
+  double g = MAX (MAX (k, kc), 2.0 * G_PI / WAVE_LY) + 2.0 / BAND + WARP_AMP * noise_grad / WARP_STEP
+             + beta * noise_grad / PERF_STEP + 4.0 * 1.5 / 25.0;
+  return 1.1 * g;
+}
+
+double
+tb_phantom_trabecular_rho (const double p[3])
+{
+  double dx = p[0] - origin_o[0], dz = p[2] - origin_o[1];
+  return sqrt (dx * dx + dz * dz);
 }
 
 void
