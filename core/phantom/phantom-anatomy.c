@@ -70,8 +70,10 @@ static const double lt_r = 6.0;
 static const double neck_r1 = 17.0, neck_r2 = 14.5;
 static const double k_neck = 5.0, k_meta = 8.0, k_gt = 6.0, k_lt = 4.0;
 
+/* The periosteal surface without the distal cut: the cortex follows it, so the cut face shows
+ * the open medullary canal (where the FE stage fixes the bone). */
 double
-tb_phantom_sdf (const TbPhantom *ph, const double p[3])
+tb_phantom_shell_sdf (const TbPhantom *ph, const double p[3])
 {
   const double *u = ph->neck_axis, *b = ph->neck_base, *h = ph->head_centre;
   double na[3], nb[3];
@@ -85,8 +87,13 @@ tb_phantom_sdf (const TbPhantom *ph, const double p[3])
                       sd_round_cone (p, shaft_b, meta_b, shaft_r2, meta_r2));
   s = smin (s, shaft, k_meta);
   s = smin (s, sd_round_cone (p, gt_a, gt_b, gt_r1, gt_r2), k_gt);
-  s = smin (s, sd_sphere (p, lt_c, lt_r), k_lt);
-  return MAX (s, DISTAL_CUT_Z - p[2]);  /* the flat distal cut */
+  return smin (s, sd_sphere (p, lt_c, lt_r), k_lt);
+}
+
+double
+tb_phantom_sdf (const TbPhantom *ph, const double p[3])
+{
+  return MAX (tb_phantom_shell_sdf (ph, p), DISTAL_CUT_Z - p[2]);  /* the flat distal cut */
 }
 
 /* Cortical thickness (mm): 0.7 on the head, 1.0 on the neck and trochanters, rising to 4.0 on the

@@ -49,13 +49,14 @@ struct _TbPhantom {
 
 /* anatomy */
 void     tb_phantom_anatomy_init     (TbPhantom *ph);
-double   tb_phantom_sdf              (const TbPhantom *ph, const double p[3]);
+double   tb_phantom_sdf              (const TbPhantom *ph, const double p[3]);  /* bone surface, cut included */
+double   tb_phantom_shell_sdf        (const TbPhantom *ph, const double p[3]);  /* without the cut */
 double   tb_phantom_cortex_thickness (const TbPhantom *ph, const double p[3]);
 void     tb_phantom_region_weights   (const TbPhantom *ph, const double p[3], double w[TB_N_REGIONS]);
 gboolean tb_phantom_region_weights_ball (const TbPhantom *ph, const double p[3], double radius,
                                          double w[TB_N_REGIONS]);  /* TRUE: constant in the ball */
 TbRegion tb_phantom_region_from_weights (const double w[TB_N_REGIONS]);
-#define  TB_PHANTOM_CORTEX_LIPSCHITZ 1.25  /* bound on |grad (sdf + thickness)| */
+#define  TB_PHANTOM_CORTEX_LIPSCHITZ 1.25  /* bound on |grad (shell sdf + thickness)| */
 
 /* trabecular field: T(p) > 0 is bone inside the endosteal surface */
 gboolean tb_phantom_trabecular_init  (TbPhantom *ph, GError **error);

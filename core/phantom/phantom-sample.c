@@ -18,10 +18,10 @@
 int
 tb_phantom_classify (const TbPhantom *ph, const double p[3])
 {
-  double sdf = tb_phantom_sdf (ph, p);
-  if (sdf > 0.0)
+  double shell = tb_phantom_shell_sdf (ph, p);
+  if (shell > 0.0 || p[2] < ph->landmarks.shaft_distal[2])
     return TB_CLASS_SOFT;
-  if (sdf + tb_phantom_cortex_thickness (ph, p) >= 0.0)
+  if (shell + tb_phantom_cortex_thickness (ph, p) >= 0.0)
     return TB_CLASS_TISSUE;
   double w[TB_N_REGIONS];
   tb_phantom_region_weights (ph, p, w);
@@ -156,7 +156,8 @@ tb_phantom_voxel_fractions (const TbPhantom *ph, const double c[3], const double
   /* half-diagonal of the sub-point cloud, a little less than the voxel's */
   double hd = 0.5 * (1.0 - 1.0 / ss) * sqrt (size[0] * size[0] + size[1] * size[1] + size[2] * size[2]);
   hd = hd * 1.001 + 1e-9;
-  double sdf = tb_phantom_sdf (ph, c);
+  double shell = tb_phantom_shell_sdf (ph, c);
+  double sdf = MAX (shell, ph->landmarks.shaft_distal[2] - c[2]);
   if (sdf > hd)
     {
       set_pure (frac, TB_CLASS_SOFT);
@@ -167,7 +168,7 @@ tb_phantom_voxel_fractions (const TbPhantom *ph, const double c[3], const double
       integrate_full (ph, c, size, ss, frac);
       return;
     }
-  double g = sdf + tb_phantom_cortex_thickness (ph, c);
+  double g = shell + tb_phantom_cortex_thickness (ph, c);
   if (g > TB_PHANTOM_CORTEX_LIPSCHITZ * hd)
     {
       set_pure (frac, TB_CLASS_TISSUE);
@@ -222,18 +223,9 @@ tb_phantom_sample_grid (const TbPhantom *ph, const TbVolume *geom, int ss, gbool
             soft[idx] = (float) frac[TB_CLASS_SOFT];
           if (mask != NULL || labels != NULL)
             {
-              double sdf = tb_phantom_sdf (ph, c);
-              guint8 label = TB_REGION_OUTSIDE;
-              if (sdf <= 0.0 && sdf + tb_phantom_cortex_thickness (ph, c) >= 0.0)
-                label = TB_REGION_CORTEX;
-              else if (sdf <= 0.0)
-                {
-                  double w[TB_N_REGIONS];
-                  tb_phantom_region_weights (ph, c, w);
-                  label = tb_phantom_region_from_weights (w);
-                }
+              guint8 label = tb_phantom_region_at (ph, c);
               if (mask != NULL)
-                mask[idx] = sdf <= 0.0;
+                mask[idx] = label != TB_REGION_OUTSIDE;
               if (labels != NULL)
                 labels[idx] = label;
             }

@@ -111,10 +111,10 @@ TbRegion
 tb_phantom_region_at (const TbPhantom *ph, const double world[3])
 {
   g_return_val_if_fail (ph != NULL && world != NULL, TB_REGION_OUTSIDE);
-  double sdf = tb_phantom_sdf (ph, world);
-  if (sdf > 0.0)
+  double shell = tb_phantom_shell_sdf (ph, world);
+  if (shell > 0.0 || world[2] < ph->landmarks.shaft_distal[2])
     return TB_REGION_OUTSIDE;
-  if (sdf + tb_phantom_cortex_thickness (ph, world) >= 0.0)
+  if (shell + tb_phantom_cortex_thickness (ph, world) >= 0.0)
     return TB_REGION_CORTEX;
   double w[TB_N_REGIONS];
   tb_phantom_region_weights (ph, world, w);
