@@ -74,7 +74,7 @@ typedef struct {
   TbTopoptOptimizer optimizer;   /* VOLUME: OC (default) or MMA; BONE: MMA */
   TbTopoptFilterKind filter;     /* default DENSITY */
   double rmin;                   /* filter radius in elements; VOLUME 1.5, BONE 1.5 */
-  double E0, Emin, nu, penal;    /* set on the model; 1, 1e-9, 0.3, 3 (BONE: E0 15000 MPa, Emin 1e-9 E0) */
+  double E0, Emin, nu, penal;    /* set on the model; 1, 1e-9, 0.3, 3 (BONE: E0 15000 MPa, Emin 1e-4 E0) */
   double xmin;                   /* lower bound of x; VOLUME 0, BONE 0.001 */
   double move;                   /* VOLUME 0.2 (88-line), BONE 0.1 */
   double volfrac;                /* VOLUME: mean xPhys bound; default 0.5 */
@@ -84,8 +84,9 @@ typedef struct {
   int max_iterations;            /* VOLUME 1000 (the 88-line code has none), BONE 80 */
   /* BONE */
   int upscale;                   /* n: sub-voxels per clinical voxel per axis; 8 */
-  int n_levels;                  /* BMD levels: factors n, n/2, ... (each >= 2); 2 */
+  int n_levels;                  /* BMD levels: block factors n, n/2, ... (each >= 2); 1 */
   double eps1, eps2;             /* BMD deviation and black-and-white tolerances; 0.002, 0.25 */
+  int bw_ramp;                   /* eps2 is reached linearly from the start's grey level over this many iterations; 30 */
 } TbTopoptSettings;
 void tb_topopt_settings_init (TbTopoptSettings *settings, TbTopoptProblem problem);
 

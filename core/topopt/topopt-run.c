@@ -35,6 +35,7 @@ struct _TbTopoptRun {
   double beta;
   int iteration, beta_since;
   double best_violation;
+  double bw_start;
   int best_iteration;
 
   TbTopoptState state;
@@ -70,13 +71,14 @@ tb_topopt_settings_init (TbTopoptSettings *s, TbTopoptProblem problem)
   s->tol = 0.01;
   s->max_iterations = 1000;
   s->upscale = 8;
-  s->n_levels = 2;
+  s->n_levels = 1;
   s->eps1 = 0.002;
   s->eps2 = 0.25;
+  s->bw_ramp = 30;
   if (problem == TB_TOPOPT_BONE)
     {
       s->E0 = 15000.0;      /* MPa, tissue modulus: mid of the 10–20 GPa DESIGN.md gives */
-      s->Emin = 1e-9 * s->E0;
+      s->Emin = 1e-4 * s->E0;   /* 1.5 MPa, the order of marrow; a milder contrast for the FE too */
       s->xmin = 0.001;
       s->move = 0.1;
       s->max_iterations = 80;
@@ -567,6 +569,18 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
           double scale = run->bone == NULL ? s->volfrac : i < run->bone->n_levels ? run->bone->eps1 : run->bone->eps2;
           double *row = run->dg + (gsize) i * n;
           run->fval[i] = run->g[i] / scale;
+          if (run->bone != NULL && i == run->bone->n_levels)
+            {
+              /* black-and-white continuation: the start is grey (4 rho0 (1 - rho0) ~ 0.7); asking
+               * for eps2 at once leaves MMA no feasible step, so the bound falls linearly from the
+               * start's grey level to eps2 over bw_ramp iterations */
+              double bw = run->g[i] + run->bone->eps2;
+              if (run->iteration == 1)
+                run->bw_start = bw;
+              double t = s->bw_ramp > 0 ? MAX (0.0, 1.0 - (double) (run->iteration - 1) / s->bw_ramp) : 0.0;
+              scale = run->bone->eps2 + MAX (0.0, run->bw_start + 0.02 - run->bone->eps2) * t;
+              run->fval[i] = bw / scale - 1.0;
+            }
           for (gsize e = 0; e < n; e++)
             row[e] /= scale;
         }
@@ -613,7 +627,7 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
       if (run->mma != NULL)
         tb_mma_restart (run->mma);
     }
-  else if (change < s->tol)
+  else if (change < s->tol && (run->bone == NULL || run->iteration > s->bw_ramp))
     run->state = TB_TOPOPT_CONVERGED;
   if (run->state == TB_TOPOPT_RUNNING && run->iteration >= s->max_iterations)
     run->state = TB_TOPOPT_MAX_ITER;
