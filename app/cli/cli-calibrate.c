@@ -22,7 +22,7 @@ tb_cli_calibrate (int argc, char **argv)
   if (argc != 3)
     return tb_cli_usage ("calibrate", "expected CT and RODS.json");
   g_autoptr(GError) error = NULL;
-  g_autoptr(TbVolume) ct = tb_io_read (argv[1], &error);
+  g_autoptr(TbVolume) ct = tb_io_read (argv[1], NULL, NULL, NULL, &error);
   if (ct == NULL)
     return tb_cli_fail ("calibrate", error);
   TbCalibration cal;
@@ -45,8 +45,7 @@ tb_cli_calibrate (int argc, char **argv)
       g_autoptr(TbVolume) bmd = tb_calibration_apply (&cal, ct, &error);
       if (bmd == NULL)
         return tb_cli_fail ("calibrate", error);
-      gboolean ok = g_str_has_suffix (out, ".nii") || g_str_has_suffix (out, ".nii.gz")
-                      ? tb_io_write_nifti (bmd, out, &error) : tb_io_write_tiff (bmd, out, &error);
+      gboolean ok = tb_io_write (out, bmd, TB_IO_PIXEL_FLOAT32, &error);
       if (!ok)
         return tb_cli_fail ("calibrate", error);
     }

@@ -116,20 +116,15 @@ tb_cli_segment (int argc, char **argv)
   params.min_split_mm3 = min_split;
 
   g_autoptr(GError) error = NULL;
-  g_autoptr(TbVolume) ct = tb_io_read (argv[1], &error);
+  g_autoptr(TbVolume) ct = tb_io_read (argv[1], NULL, NULL, NULL, &error);
   if (ct == NULL)
     return tb_cli_fail ("segment", error);
   g_autoptr(TbMask) markers = NULL;
   if (markers_path != NULL)
     {
-      g_autoptr(TbVolume) mv = tb_io_read (markers_path, &error);
-      if (mv == NULL)
-        return tb_cli_fail ("segment", error);
-      markers = tb_mask_new (mv->nx, mv->ny, mv->nz, mv->spacing, &error);
+      markers = tb_io_read_mask (markers_path, NULL, NULL, NULL, &error);
       if (markers == NULL)
         return tb_cli_fail ("segment", error);
-      for (gsize i = 0; i < tb_volume_n_voxels (mv); i++)
-        markers->data[i] = (guint8) CLAMP (mv->data[i], 0, 255);
       params.markers = markers;
     }
   if (calibration != NULL)
@@ -163,8 +158,14 @@ tb_cli_segment (int argc, char **argv)
     if (counts[l] > 0)
       g_print ("  label %3u  %10.1f cm^3  (%zu voxels)\n", l, counts[l] * voxel / 1000, counts[l]);
 
-  gboolean ok = is_nifti (argv[2]) ? tb_io_write_mask_nifti (kept, argv[2], &error)
-                                   : tb_io_write_mask_tiff (kept, argv[2], &error);
+  gboolean ok;
+  if (is_nifti (argv[2]))
+    {
+      g_autoptr(TbVolume) kv = tb_mask_to_volume (kept, &error);
+      ok = kv != NULL && tb_io_write_nifti (argv[2], kv, &error);
+    }
+  else
+    ok = tb_io_write_mask_tiff (argv[2], kept, &error);
   if (!ok)
     return tb_cli_fail ("segment", error);
   if (density != NULL)
@@ -175,9 +176,12 @@ tb_cli_segment (int argc, char **argv)
       g_autoptr(TbVolume) rho = tb_density_from_bmd (bmd, kept, &range[0], &range[1], &error);
       if (rho == NULL)
         return tb_cli_fail ("segment", error);
-      g_print ("density:          rho = 0.01 + 0.99 (BMD - %.1f)/(%.1f - %.1f) in bone, BMD = %.4g + %.4g HU%s\n",
-               range[0], range[1], range[0], cal.a, cal.b, cal.fitted ? " (fitted)" : "");
-      ok = is_nifti (density) ? tb_io_write_nifti (rho, density, &error) : tb_io_write_tiff (rho, density, &error);
+      gboolean from_image = bmd_range == NULL;
+      g_print ("density:          rho = 0.01 + 0.99 (BMD - BMDmin)/(BMDmax - BMDmin) in bone, 0.01 outside;\n"
+               "                  BMDmin %.1f, BMDmax %.1f mg HA/cm^3 (%s); BMD = %.4g + %.4g * HU (%s)\n",
+               range[0], range[1], from_image ? "1st/99th percentile in bone" : "given", cal.a, cal.b,
+               cal.fitted ? "fitted to rods" : calibration != NULL ? "given" : "no calibration given: BMD taken as HU");
+      ok = tb_io_write (density, rho, TB_IO_PIXEL_FLOAT32, &error);
       if (!ok)
         return tb_cli_fail ("segment", error);
     }

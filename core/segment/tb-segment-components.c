@@ -60,12 +60,32 @@ label_raw (const guint8 *data, int nx, int ny, int nz, int connectivity, gboolea
           int i = idx % nx, j = (idx / nx) % ny, k = idx / sxy;
           if (i == 0 || i == nx - 1 || (ny > 1 && (j == 0 || j == ny - 1)) || (nz > 1 && (k == 0 || k == nz - 1)))
             touches = TRUE;
+          if (connectivity == 6)
+            {
+              /* the hot case (hole filling, background): the six face neighbours directly */
+              gsize nb[6];
+              int c = 0;
+              if (i > 0) nb[c++] = idx - 1;
+              if (i < nx - 1) nb[c++] = idx + 1;
+              if (j > 0) nb[c++] = idx - nx;
+              if (j < ny - 1) nb[c++] = idx + nx;
+              if (k > 0) nb[c++] = idx - sxy;
+              if (k < nz - 1) nb[c++] = idx + sxy;
+              for (int t = 0; t < c; t++)
+                {
+                  gsize q = nb[t];
+                  if (lab[q] || ((data[q] != 0) == background))
+                    continue;
+                  lab[q] = next;
+                  queue[tail++] = q;
+                }
+              continue;
+            }
           for (int dk = -1; dk <= 1; dk++)
             for (int dj = -1; dj <= 1; dj++)
               for (int di = -1; di <= 1; di++)
                 {
-                  int order = abs (di) + abs (dj) + abs (dk);
-                  if (order == 0 || (connectivity == 6 && order > 1))
+                  if (di == 0 && dj == 0 && dk == 0)
                     continue;
                   int a = i + di, b = j + dj, c = k + dk;
                   if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz)

@@ -117,13 +117,13 @@ auto_thresholds (const TbVolume *ct, const TbSegmentParams *p, TbSegmentResult *
                    res->soft_tissue_hu, res->soft_tissue_sigma);
       return FALSE;
     }
-  if (!isnan (p->t_bone))
-    res->t_bone = p->t_bone;
-  else if (p->method == TB_SEGMENT_OTSU || p->method == TB_SEGMENT_ISODATA)
-    res->t_bone = res->t_optimal;
-  else
-    /* markers need sure bone, not the class boundary: the lowest level tissue noise does not reach
-     * (5 sigma: 3e-7 of Gaussian noise voxels), and never above the optimal threshold */
+  /* object markers are the sure bone above the optimal threshold (Kim et al.'s regional information): the
+   * flood then puts the boundary on the gradient ridge, half-way up the blurred edge, and carries it along
+   * a cortex too thin or too blurred to reach the threshold */
+  res->t_bone = isnan (p->t_bone) ? res->t_optimal : p->t_bone;
+  if (p->method == TB_SEGMENT_COMPLEMENTARY && isnan (p->t_bone))
+    /* the separation tree starts lower, where tissue noise cannot reach (5 sigma: 3e-7 of Gaussian noise),
+     * so faint bone (a thin ilium, an osteoporotic head at 3 mm) still gets a marker of its own */
     res->t_bone = MIN (res->soft_tissue_hu + 5 * res->soft_tissue_sigma, res->t_optimal);
   if (isnan (p->t_background))
     res->t_background = MIN (res->soft_tissue_hu + 3 * res->soft_tissue_sigma,
@@ -138,6 +138,43 @@ auto_thresholds (const TbVolume *ct, const TbSegmentParams *p, TbSegmentResult *
       return FALSE;
     }
   return TRUE;
+}
+
+/* Marker voxels below t_faint (half-way from soft tissue to the optimal threshold) stay only where all six
+ * neighbours carry the same marker: the blurred outer voxel of each edge goes back to the flood, which puts
+ * the boundary on the gradient ridge instead of at the 5-sigma level. Brighter bone stays marked, so a faint
+ * but real region (a femoral head at 3 mm) keeps its own marker against its neighbour's flood. */
+static void
+erode_faint_markers (const TbVolume *ct, TbMask *markers, double t_faint)
+{
+  const int nx = ct->nx, ny = ct->ny, nz = ct->nz;
+  gsize n = tb_volume_n_voxels (ct);
+  g_autofree guint8 *drop = g_new0 (guint8, n);
+#pragma omp parallel for schedule(static)
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      for (int i = 0; i < nx; i++)
+        {
+          gsize idx = tb_volume_index (ct, i, j, k);
+          guint8 l = markers->data[idx];
+          if (l == 0 || ct->data[idx] >= t_faint)
+            continue;
+          int nb[6][3] = { { i - 1, j, k }, { i + 1, j, k }, { i, j - 1, k }, { i, j + 1, k }, { i, j, k - 1 }, { i, j, k + 1 } };
+          for (int t = 0; t < 6; t++)
+            {
+              int a = nb[t][0], b = nb[t][1], c = nb[t][2];
+              if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz)
+                continue;
+              if (markers->data[a + (gsize) nx * (b + (gsize) ny * c)] != l)
+                {
+                  drop[idx] = 1;
+                  break;
+                }
+            }
+        }
+  for (gsize i = 0; i < n; i++)
+    if (drop[i])
+      markers->data[i] = 0;
 }
 
 /* Drop objects below min_voxels, relabel 1..n by decreasing volume, fill the result's table. */
@@ -201,10 +238,13 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
       return NULL;
     }
   TbSegmentTicker ticker = { cancellable, progress, user_data, 0 };
+  gint64 t_start = g_get_monotonic_time ();
+#define STEP(what) g_debug ("segment: %-24s done at %.2f s", what, (g_get_monotonic_time () - t_start) / 1e6)
   g_autoptr(TbSegmentResult) res = g_new0 (TbSegmentResult, 1);
   res->t_split_min = res->t_split_max = NAN;
   if (!auto_thresholds (ct, p, res, error))
     return NULL;
+  STEP ("thresholds");
   if (!tb_segment_tick (&ticker, 0.05, "Thresholds", error))
     return NULL;
   double voxel_mm3 = ct->spacing[0] * ct->spacing[1] * ct->spacing[2];
@@ -235,6 +275,8 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
                                                    &res->t_split_max, &res->n_splits, &n_markers, &ticker, error);
           if (markers == NULL)
             return NULL;
+          STEP ("separation max-tree");
+          erode_faint_markers (ct, markers, 0.5 * (res->soft_tissue_hu + res->t_optimal));
         }
       else
         {
@@ -285,12 +327,15 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
         }
       if (!tb_segment_tick (&ticker, 0.25, "Gradient", error))
         return NULL;
+      STEP ("markers");
       g_autoptr(TbVolume) relief = tb_segment_gradient (ct, p->gradient_sigma, error);
       if (relief == NULL)
         return NULL;
+      STEP ("gradient");
       labels = tb_segment_watershed (relief, markers, cancellable, NULL, NULL, error);
       if (labels == NULL)
         return NULL;
+      STEP ("watershed");
       if (p->markers == NULL)
         tb_segment_absorb_fragments (labels, TB_SEGMENT_FRAGMENT, 1);
       /* watershed labels: 1 background, 2.. objects -> 0, 1.. */
@@ -300,8 +345,11 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
   if (!tb_segment_tick (&ticker, 0.8, "Filling holes", error))
     return NULL;
   tb_segment_fill_holes (labels, p->fill);
+  STEP ("holes filled");
   if (!finish_objects (res, labels, MAX (min_object, 1), error))
     return NULL;
+  STEP ("objects");
+#undef STEP
   if (progress != NULL)
     progress (1.0, "Segmented", user_data);
   return g_steal_pointer (&res);

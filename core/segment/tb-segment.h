@@ -11,19 +11,23 @@
  *
  * Segmentation (tb_segment_run), all methods:
  *   1. refuse NaN/Inf; the body is HU > body_hu (air left out of every histogram);
- *   2. t_bone: the optimal threshold of the body voxels above the soft-tissue mode (a plain body histogram
- *      splits fat from muscle, not bone from tissue); t_background: soft-tissue mode + 3 sigma (sigma from
- *      the mode's lower half width), capped at the midpoint to t_bone;
- *   3. objects: otsu/isodata -> the components (6-connected) of HU > t_bone;
- *      watershed -> markers: components of HU > t_bone (objects) and HU < t_background (background),
- *        flooded on the 3D gradient magnitude (Gaussian derivatives, sigma in voxels);
+ *   2. soft tissue: the densest-HU histogram peak below 200 HU (fat can outnumber muscle), its sigma from
+ *      the peak's lower half width; t_optimal: Otsu/IsoData of the voxels above that peak (a whole-body
+ *      histogram splits fat from muscle, not bone from tissue); t_background: tissue + 3 sigma, at most
+ *      half-way to the bone markers' threshold;
+ *   3. otsu/isodata -> objects are the 6-connected components of HU > t_optimal;
+ *      watershed -> object markers: components of HU > t_optimal; background markers: HU < t_background
+ *        where not enclosed by brighter voxels (marrow inside a closed cortex is left to the flood); flooded
+ *        on the 3D gradient magnitude (Gaussian derivatives, sigma in voxels);
  *      complementary (Kim et al. 2018, paper 000) -> the same flood, but the object markers come from a
- *        patient-specific separation: voxels above t_bone merge from the brightest down (a max-tree);
- *        where two parts each larger than min_split_mm3 meet at level h, each keeps its own marker made of
- *        its voxels above h — the lowest threshold that separates them (what the paper's golden-section
- *        "load path" search finds, here exactly and per contact). The threshold gives the region (MASK 1),
- *        the watershed the boundary (MASK 2): the thin cortex survives where it is fainter than t_bone, and
- *        the femur and acetabulum, touching at the joint, stay separate objects;
+ *        patient-specific separation: voxels above t_bone = tissue + 5 sigma (noise cannot reach it) merge from
+ *        the brightest down (a max-tree); where two parts each larger than min_split_mm3 meet at level h, each
+ *        keeps its own marker of its voxels above h: the lowest threshold that separates them (what the
+ *        paper's golden-section "load path" search finds, here exactly and per contact). Marker voxels fainter
+ *        than half-way to t_optimal are peeled by one voxel so the flood, not the marker, sets the boundary.
+ *        The threshold gives the regions (MASK 1), the watershed the boundaries (MASK 2): a cortex too thin or
+ *        blurred for a threshold is carried along by the flood, and femur and acetabulum, touching at the
+ *        joint, stay separate objects. Small pieces without a marker join the object they touch most;
  *   4. holes filled (3D, and per axial slice so an open medullary canal fills), filled voxels take the label
  *      around them; objects below min_object_mm3 dropped; labels 1..n by decreasing volume.
  * Markers given by the user replace step 3's markers: label 1 = background, 2..255 = objects.
@@ -136,7 +140,7 @@ typedef struct {
   guint n_objects;
   double volumes_mm3[255];
   double t_optimal;            /* the optimal (Otsu/IsoData) threshold of the tissue-and-bone voxels, HU */
-  double t_bone, t_background; /* HU used: object and background markers */
+  double t_bone, t_background; /* HU: lowest object-marker level, background-marker level */
   double t_split_min, t_split_max; /* separation levels found (complementary), NaN if none */
   guint n_splits;
   double soft_tissue_hu, soft_tissue_sigma;

@@ -8,10 +8,12 @@
  * image's right, y posterior -> anterior, z inferior -> superior; the scan ends just below the heads):
  *   right-hand femoral head (x high): a round head of ~6 voxels radius centred near (86, 44, 15) under the
  *     acetabular roof (the bright line at z = 20-21);
- *   left-hand femoral head (x low): centred near (30, 44, 15), a metal screw runs from the lateral cortex
- *     into it; the points avoid the screw;
+ *   left-hand femoral head (x low): centred near (32, 44, 13) (axial z = 14 shows its circle, x 26-38,
+ *     y 37-50); a metal screw runs from the lateral cortex into it and the bone around its tip is dark;
+ *     the points avoid both;
  *   pelvis: the ilium just above each acetabular roof. */
-static const int head_points[][3] = { { 86, 44, 15 }, { 87, 42, 14 }, { 28, 44, 17 }, { 30, 42, 15 } };
+static const int head_points[][3] = { { 86, 44, 15 }, { 87, 42, 14 }, { 84, 46, 12 },
+                                      { 28, 44, 17 }, { 30, 42, 15 }, { 29, 40, 12 } };
 static const int pelvis_points[][3] = { { 92, 44, 25 }, { 26, 44, 26 } };
 
 static void
@@ -50,7 +52,7 @@ test_clinical_heads (void)
         }
     }
   /* the two heads are two objects too */
-  g_assert_cmpuint (LAB (head_points[0]), !=, LAB (head_points[2]));
+  g_assert_cmpuint (LAB (head_points[0]), !=, LAB (head_points[3]));
 #undef LAB
 }
 
