@@ -55,9 +55,9 @@ test_homogeneous (void)
  * Voigt mean (E_a + E_b)/2, across them the Reuss mean 2 E_a E_b / (E_a + E_b) (with nu = 0 these
  * are the laminate's exact moduli). Along the layers kinematic BCs are exact. Across, they force
  * the mean strain on the side faces, a boundary layer about one layer thick that stiffens the
- * result by ~ (boundary elements / all) x (Voigt - Reuss): 3.5 % at 24^3, which is why the
- * issue's 1 % across the layers is checked in 2D at 160 x 160 (0.6 % expected), where it is
- * affordable, and the 3D case checks Voigt within 1 % and Reuss <= E3 < Reuss + 4 %. */
+ * result by ~ (boundary elements / all) x (Voigt - Reuss): 3.5 % at 24^3, 5.3 % at 16^3, which
+ * is why the issue's 1 % across the layers is checked in 2D at 96 x 96 (0.42 % measured), where
+ * it is affordable, and the 3D case (16^3) checks Voigt within 1 % and Reuss <= E3 < Reuss + 6 %. */
 static void
 laminate (int n, gboolean two_d, double *e_along, double *e_across)
 {
@@ -69,6 +69,7 @@ laminate (int n, gboolean two_d, double *e_along, double *e_across)
   s.nu = 0.0;
   s.e_void = 1e-6;
   s.two_d = two_d;
+  s.tolerance = 1e-7;  /* E to ~1e-6: the bounds checked are 1 % and more */
   /* SIMP E = Emin + (E0 - Emin) rho^3 -> rho for E_b */
   float rho_b = (float) cbrt ((eb - s.e_void) / (ea - s.e_void));
   for (int k = 0; k < v->nz; k++)
@@ -90,15 +91,15 @@ test_laminate (void)
 {
   const double ea = 1000.0, eb = 250.0;
   double voigt = 0.5 * (ea + eb), reuss = 2 * ea * eb / (ea + eb), along, across;
-  laminate (160, TRUE, &along, &across);
-  g_test_message ("2D laminate 160^2: Ex %.4f (Voigt %.4f), Ey %.4f (Reuss %.4f)", along, voigt, across, reuss);
+  laminate (96, TRUE, &along, &across);
+  g_test_message ("2D laminate 96^2: Ex %.4f (Voigt %.4f), Ey %.4f (Reuss %.4f)", along, voigt, across, reuss);
   tb_assert_rel (along, voigt, 0.01);
   tb_assert_rel (across, reuss, 0.01);
-  laminate (24, FALSE, &along, &across);
-  g_test_message ("3D laminate 24^3: E1 %.4f (Voigt %.4f), E3 %.4f (Reuss %.4f)", along, voigt, across, reuss);
+  laminate (16, FALSE, &along, &across);
+  g_test_message ("3D laminate 16^3: E1 %.4f (Voigt %.4f), E3 %.4f (Reuss %.4f)", along, voigt, across, reuss);
   tb_assert_rel (along, voigt, 0.01);
   g_assert_cmpfloat (across, >=, reuss * (1 - 1e-6));  /* kinematic BCs bound from above */
-  g_assert_cmpfloat (across, <, reuss * 1.04);
+  g_assert_cmpfloat (across, <, reuss * 1.06);
 }
 
 static void
