@@ -50,3 +50,10 @@ double  *tb_fe_model_moduli (const TbFeModel *m);
 const guint8 *tb_fe_hierarchy_fixed (TbFeHierarchy *H);
 const double *tb_fe_hierarchy_moduli (TbFeHierarchy *H);
 const double *tb_fe_solver_moduli (const TbFeSolver *S);
+/* fe-islands.c */
+typedef struct _TbFeIslands TbFeIslands;
+TbFeIslands *tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GError **error);
+void         tb_fe_islands_free (TbFeIslands *I);
+int          tb_fe_islands_count (const TbFeIslands *I);
+void         tb_fe_islands_precondition (TbFeIslands *I, gsize n_dofs, const double *r, double *z,
+                                         void (*M) (gpointer, const double *, double *), gpointer data);

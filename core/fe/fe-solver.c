@@ -19,6 +19,7 @@ tb_fe_settings_init (TbFeSettings *s)
   s->n_threads = 0;
   s->verbose = FALSE;
   s->ops = NULL;
+  s->island_modes = TRUE;
 }
 
 char *
@@ -68,6 +69,7 @@ struct _TbFeSolver {
   double *E;                 /* fine moduli */
   guint8 *fixed;             /* fine constrained DOFs incl. DOFs with no stiffness */
   GArray *res;               /* CaseResult */
+  TbFeIslands *islands;      /* rigid modes of floating stiff parts (NULL: none) */
   int stamp;
 };
 
@@ -119,6 +121,20 @@ refresh_fine (TbFeSolver *S)
 }
 
 static gboolean
+find_islands (TbFeSolver *S, GError **error)
+{
+  g_clear_pointer (&S->islands, tb_fe_islands_free);
+  if (!S->s.island_modes)
+    return TRUE;
+  S->islands = tb_fe_islands_new (S->model, S->E, S->fixed, error);
+  if (S->islands == NULL)
+    return FALSE;
+  if (S->s.verbose)
+    g_print ("FE: %d floating stiff part(s) deflated\n", tb_fe_islands_count (S->islands));
+  return TRUE;
+}
+
+static gboolean
 setup (TbFeSolver *S, GError **error)
 {
   if (!check_supports (S->model, error))
@@ -130,6 +146,8 @@ setup (TbFeSolver *S, GError **error)
     }
   free_vectors (S);
   refresh_fine (S);
+  if (!find_islands (S, error))
+    return FALSE;
   S->H = S->ops->setup (S->model, &S->s, error);
   if (S->H == NULL)
     return FALSE;
@@ -198,6 +216,7 @@ tb_fe_solver_free (TbFeSolver *S)
     g_array_free (S->res, TRUE);
   g_free (S->E);
   g_free (S->fixed);
+  tb_fe_islands_free (S->islands);
   tb_fe_model_unref (S->model);
   g_free (S);
 }
@@ -209,6 +228,8 @@ tb_fe_solver_set_density (TbFeSolver *S, const float *rho, GError **error)
   if (!tb_fe_model_set_density (S->model, rho, error))
     return FALSE;
   refresh_fine (S);
+  if (!find_islands (S, error))
+    return FALSE;
   if (!S->ops->update (S->H, error))
     return FALSE;
   S->stamp = S->model->stamp;
@@ -246,6 +267,12 @@ vcycle (TbFeSolver *S, int l, const double *b, double *x)
   vcycle (S, l + 1, S->vb[l + 1], S->vx[l + 1]);
   S->ops->prolong_add (S->H, l, S->vx[l + 1], x);
   S->ops->smooth (S->H, l, b, x, FALSE);
+}
+
+static void
+vcycle_cb (gpointer data, const double *r, double *z)
+{
+  vcycle (data, 0, r, z);
 }
 
 static gboolean
@@ -293,7 +320,7 @@ solve_case (TbFeSolver *S, int lc, GCancellable *cancellable, TbProgressFunc pro
     {
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
-      vcycle (S, 0, r, z);
+      tb_fe_islands_precondition (S->islands, n, r, z, vcycle_cb, S);
       double rz = dot (r, z, n);
       if (it == 0)
         memcpy (p, z, n * sizeof (double));

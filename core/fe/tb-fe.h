@@ -95,6 +95,7 @@ typedef struct {
   int n_threads;            /* 0 = OpenMP default */
   gboolean verbose;         /* print settings and residual history (g_print) */
   const TbFeOps *ops;       /* NULL = the CPU table */
+  gboolean island_modes;    /* deflate rigid modes of stiff parts floating in void; default TRUE */
 } TbFeSettings;
 void        tb_fe_settings_init        (TbFeSettings *settings);
 char       *tb_fe_settings_describe    (const TbFeSettings *settings); /* "-ksp_type cg -pc_type mg ..." */
