@@ -46,6 +46,7 @@ struct _TbDocument
   GHashTable *measures;   /* "id/method/quantity" -> double * */
   GHashTable *settings;   /* key -> double * */
   char *notes[8];         /* per pipeline step */
+  GHashTable *texts;      /* key -> string */
 };
 
 G_DEFINE_FINAL_TYPE (TbDocument, tb_document, G_TYPE_OBJECT)
@@ -201,6 +202,7 @@ tb_document_finalize (GObject *object)
   g_hash_table_unref (doc->results);
   g_hash_table_unref (doc->measures);
   g_hash_table_unref (doc->settings);
+  g_hash_table_unref (doc->texts);
   for (guint i = 0; i < G_N_ELEMENTS (doc->notes); i++)
     g_free (doc->notes[i]);
 
@@ -229,6 +231,7 @@ tb_document_init (TbDocument *doc)
   doc->results = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, (GDestroyNotify) tb_volume_unref);
   doc->measures = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   doc->settings = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  doc->texts = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   doc->next_voi_id = 1;
   doc->cal_b = 1.0;
 }
@@ -695,6 +698,22 @@ tb_document_get_measure (TbDocument *doc, guint voi_id, TbMethod method, const c
   g_autofree char *key = g_strdup_printf ("%u/%d/%s", voi_id, method, quantity);
   double *v = g_hash_table_lookup (doc->measures, key);
   return v != NULL ? *v : NAN;
+}
+
+void
+tb_document_set_text (TbDocument *doc, const char *key, const char *value)
+{
+  if (value != NULL)
+    g_hash_table_replace (doc->texts, g_strdup (key), g_strdup (value));
+  else
+    g_hash_table_remove (doc->texts, key);
+  emit_changed (doc, TB_CHANGE_RESULTS);
+}
+
+const char *
+tb_document_get_text (TbDocument *doc, const char *key)
+{
+  return g_hash_table_lookup (doc->texts, key);
 }
 
 void

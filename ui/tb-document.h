@@ -150,6 +150,10 @@ double          tb_document_get_measure      (TbDocument *doc, guint voi_id, TbM
 void            tb_document_set_note         (TbDocument *doc, guint step, const char *text);
 const char     *tb_document_get_note         (TbDocument *doc, guint step);
 
+/* Text settings saved with the session (key -> string, e.g. "nn-model": the network file). */
+void            tb_document_set_text         (TbDocument *doc, const char *key, const char *value);
+const char     *tb_document_get_text         (TbDocument *doc, const char *key);
+
 /* Settings saved with the session (key -> double). */
 void            tb_document_set_setting      (TbDocument *doc, const char *key, double value);
 double          tb_document_get_setting      (TbDocument *doc, const char *key, double fallback);

@@ -247,6 +247,14 @@ tb_document_save_session (TbDocument *doc, const char *path, TbSaveVolumeFunc sa
       json_builder_add_double_value (b, v);
     }
   json_builder_end_object (b);
+  json_builder_set_member_name (b, "texts");
+  json_builder_begin_object (b);
+  if (tb_document_get_text (doc, "nn-model") != NULL)
+    {
+      json_builder_set_member_name (b, "nn-model");
+      json_builder_add_string_value (b, tb_document_get_text (doc, "nn-model"));
+    }
+  json_builder_end_object (b);
   json_builder_end_object (b);
 
   g_autoptr(JsonGenerator) gen = json_generator_new ();
@@ -386,6 +394,9 @@ tb_document_apply_session (TbDocument *doc, JsonNode *session, const char *sessi
       for (GList *l = members; l != NULL; l = l->next)
         tb_document_set_setting (doc, l->data, json_object_get_double_member (settings, l->data));
     }
+  JsonObject *texts = json_object_has_member (o, "texts") ? json_object_get_object_member (o, "texts") : NULL;
+  if (texts != NULL && json_object_has_member (texts, "nn-model"))
+    tb_document_set_text (doc, "nn-model", json_object_get_string_member (texts, "nn-model"));
   if (density != NULL)
     tb_document_set_density (doc, density);
   if (mask_volume != NULL)

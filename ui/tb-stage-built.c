@@ -6,7 +6,7 @@
 #include <glib/gi18n-lib.h>
 #include "tb-stage-jobs.h"
 
-static gboolean
+G_GNUC_UNUSED static gboolean
 missing (const char *stage, char **message)
 {
   if (message != NULL)
@@ -42,7 +42,7 @@ tb_stage_is_built (TbPipelineStep step, char **message)
     }
 }
 
-static void
+G_GNUC_UNUSED static void
 set_missing (GError **error, const char *stage)
 {
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED, _("This build has no %s stage"), stage);
@@ -70,6 +70,7 @@ TbJob *tb_stage_job_topopt (TbDocument *doc, guint voi_id, gpointer charts[3], G
 #endif
 #ifndef TB_HAVE_NN
 TbJob *tb_stage_job_nn (TbDocument *doc, guint voi_id, GError **error) { set_missing (error, "nn"); return NULL; }
+char *tb_stage_nn_model_path (TbDocument *doc) { return NULL; }
 #endif
 #ifndef TB_HAVE_MORPHO
 TbJob *tb_stage_job_measure (TbDocument *doc, guint voi_id, GError **error) { set_missing (error, "morpho"); return NULL; }

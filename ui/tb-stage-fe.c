@@ -230,6 +230,13 @@ fe_work (TbJob *job, gpointer data, GCancellable *cancellable, GError **error)
         {
           TbDocLoad *load = &g_array_index (lc->loads, TbDocLoad, l);
           g_autoptr(GArray) els = bone_elements_near (g, load->point, load->radius);
+          /* a point on the bone's surface may fall in a partial-volume element of the coarse grid:
+           * reach up to two elements further before calling it off the bone */
+          for (int grow = 1; els->len == 0 && grow <= 2; grow++)
+            {
+              g_array_unref (els);
+              els = bone_elements_near (g, load->point, MAX (load->radius, 0.75 * g->spacing[0]) + grow * g->spacing[0]);
+            }
           if (els->len == 0)
             {
               g_set_error (error, TB_DOCUMENT_ERROR, TB_DOCUMENT_ERROR_INVALID,

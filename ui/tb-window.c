@@ -391,7 +391,27 @@ chosen_tiff_folder (TbWindow *self, GFile *file, gpointer data)
   tb_window_toast (self, t);
 }
 
+static void
+chosen_nn_model (TbWindow *self, GFile *file, gpointer data)
+{
+  g_autofree char *path = g_file_get_path (file);
+  tb_document_set_text (self->doc, "nn-model", path);
+  g_autofree char *base = g_path_get_basename (path);
+  g_autofree char *t = g_strdup_printf (_("Network: %s"), base);
+  tb_window_toast (self, t);
+}
+
 /* Actions */
+
+static void
+action_choose_nn_model (GtkWidget *w, const char *name, GVariant *param)
+{
+  GtkFileFilter *filter = gtk_file_filter_new ();
+  gtk_file_filter_set_name (filter, _("Trained networks (safetensors)"));
+  gtk_file_filter_add_pattern (filter, "*.safetensors");
+  choose_file (TB_WINDOW (w), _("Choose a Trained Network"), GTK_FILE_CHOOSER_ACTION_OPEN, _("_Choose"), NULL,
+               filter, chosen_nn_model, NULL);
+}
 
 static void
 action_open (GtkWidget *w, const char *name, GVariant *param)
@@ -809,6 +829,7 @@ tb_window_class_init (TbWindowClass *klass)
   gtk_widget_class_install_action (widget_class, "win.run-to", NULL, action_run);
   gtk_widget_class_install_action (widget_class, "win.run-nn", NULL, action_run);
   gtk_widget_class_install_action (widget_class, "win.run-measure", NULL, action_run);
+  gtk_widget_class_install_action (widget_class, "win.choose-nn-model", NULL, action_choose_nn_model);
   gtk_widget_class_install_action (widget_class, "win.cancel", NULL, action_cancel);
   gtk_widget_class_install_action (widget_class, "win.pause", NULL, action_pause);
   gtk_widget_class_install_action (widget_class, "win.add-voi-preset", "s", action_add_voi_preset);
