@@ -689,7 +689,7 @@ tb_document_set_measure (TbDocument *doc, guint voi_id, TbMethod method, const c
   double *v = g_new (double, 1);
   *v = value;
   g_hash_table_replace (doc->measures, g_strdup_printf ("%u/%d/%s", voi_id, method, quantity), v);
-  emit_changed (doc, TB_CHANGE_RESULTS);
+  emit_changed (doc, TB_CHANGE_MEASURES);
 }
 
 double
@@ -722,7 +722,7 @@ tb_document_set_note (TbDocument *doc, guint step, const char *text)
   g_return_if_fail (step < G_N_ELEMENTS (doc->notes));
   g_free (doc->notes[step]);
   doc->notes[step] = g_strdup (text);
-  emit_changed (doc, TB_CHANGE_RESULTS);
+  emit_changed (doc, TB_CHANGE_MEASURES);
 }
 
 const char *

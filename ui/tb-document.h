@@ -66,6 +66,7 @@ typedef enum {
   TB_CHANGE_RESULTS = 1 << 3,
   TB_CHANGE_CURSOR  = 1 << 4,
   TB_CHANGE_HISTORY = 1 << 5,
+  TB_CHANGE_MEASURES = 1 << 6,   /* morphometry values and step notes */
 } TbChange;
 
 #define TB_TYPE_DOCUMENT (tb_document_get_type ())

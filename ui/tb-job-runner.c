@@ -2,6 +2,10 @@
 #include "config-ui.h"
 
 #include <glib/gi18n-lib.h>
+#include <omp.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include "tb-job-runner.h"
 
 struct _TbJob
@@ -252,6 +256,10 @@ run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
 {
   TbJob *job = task_data;
   GError *error = NULL;
+  /* The window must never freeze: the job's threads yield to the main loop when the machine is
+   * busy (nice 5; OpenMP threads this thread starts inherit it), and leave it one core of its own. */
+  setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5);
+  omp_set_num_threads (MAX (1, omp_get_num_procs () - 1));
   if (job->work (job, job->data, cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else

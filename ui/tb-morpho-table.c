@@ -156,7 +156,7 @@ rebuild (TbMorphoTable *self)
 static void
 on_document_changed (TbDocument *doc, guint what, TbMorphoTable *self)
 {
-  if (what & (TB_CHANGE_RESULTS | TB_CHANGE_VOIS | TB_CHANGE_VOLUMES))
+  if (what & (TB_CHANGE_MEASURES | TB_CHANGE_VOIS | TB_CHANGE_VOLUMES))
     rebuild (self);
 }
 

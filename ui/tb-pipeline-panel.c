@@ -123,6 +123,8 @@ void
 tb_pipeline_panel_set_status (TbPipelinePanel *self, TbPipelineStep step, const char *text)
 {
   g_return_if_fail (step < TB_N_STEPS);
+  if (g_strcmp0 (self->status[step], text) == 0)
+    return;   /* no relayout for the same words */
   g_free (self->status[step]);
   self->status[step] = g_strdup (text);
   adw_preferences_group_set_description (self->groups[step], text);

@@ -16,6 +16,7 @@ struct _TbSidebar
   gulong changed_id;
   gboolean syncing;
   guint sel_case, sel_load;   /* G_MAXUINT = none */
+  char *volumes_signature;
 };
 
 G_DEFINE_FINAL_TYPE (TbSidebar, tb_sidebar, GTK_TYPE_WIDGET)
@@ -343,11 +344,31 @@ tb_sidebar_get_selected_load (TbSidebar *self, guint *case_index, guint *load_in
   return TRUE;
 }
 
+static char *
+volumes_signature (TbSidebar *self)
+{
+  GString *s = g_string_new (NULL);
+  for (guint i = 0; i < tb_document_get_n_vois (self->doc); i++)
+    for (TbMethod m = TB_METHOD_TO; m < TB_N_METHODS; m++)
+      {
+        TbVolume *r = tb_document_get_result (self->doc, tb_document_get_voi (self->doc, i)->id, m);
+        if (r != NULL)
+          g_string_append_printf (s, "%u/%d/%g;", i, m, r->spacing[0]);
+      }
+  return g_string_free (s, FALSE);
+}
+
 static void
 on_document_changed (TbDocument *doc, guint what, TbSidebar *self)
 {
-  if (what & (TB_CHANGE_VOLUMES | TB_CHANGE_RESULTS | TB_CHANGE_VOIS))
-    rebuild_volumes (self);
+  /* a live TO run replaces its VOI's result every iteration: rebuild only when the list changes */
+  g_autofree char *signature = volumes_signature (self);
+  if ((what & (TB_CHANGE_VOLUMES | TB_CHANGE_VOIS)) || g_strcmp0 (signature, self->volumes_signature) != 0)
+    {
+      rebuild_volumes (self);
+      g_free (self->volumes_signature);
+      self->volumes_signature = g_steal_pointer (&signature);
+    }
   if (what & TB_CHANGE_VOIS)
     {
       self->syncing = TRUE;
@@ -402,6 +423,7 @@ tb_sidebar_dispose (GObject *object)
 {
   TbSidebar *self = TB_SIDEBAR (object);
   tb_sidebar_set_document (self, NULL);
+  g_clear_pointer (&self->volumes_signature, g_free);
   gtk_widget_dispose_template (GTK_WIDGET (self), TB_TYPE_SIDEBAR);
   G_OBJECT_CLASS (tb_sidebar_parent_class)->dispose (object);
 }

@@ -19,7 +19,7 @@ static char *tmpdir;
 static GdkTexture *shots[8];
 
 static gboolean has_image (gpointer d) { return tb_document_get_image (doc) != NULL; }
-static gboolean runner_idle (gpointer d) { return !tb_job_runner_get_busy (tb_window_get_runner (win)); }
+static gboolean runner_idle (gpointer d) { return !tb_job_runner_get_busy (tb_window_get_runner (d != NULL ? d : win)); }
 
 static void
 activate (const char *action, GVariant *param)
@@ -367,7 +367,7 @@ test_session_roundtrip (void)
   tb_window_open_session (win2, path);
   TbDocument *doc2 = tb_window_get_document (win2);
   g_assert_true (gui_wait ((GuiCondition) tb_document_get_n_vois, doc2, 90));
-  gui_wait ((GuiCondition) runner_idle, NULL, 5);
+  gui_wait ((GuiCondition) runner_idle, win2, 5);
   const TbDocVoi *a = tb_document_find_voi (doc, voi_id), *b = tb_document_get_voi (doc2, 0);
   g_assert_cmpstr (a->name, ==, b->name);
   for (int k = 0; k < 3; k++)
@@ -394,7 +394,7 @@ test_session_roundtrip (void)
   TbWindow *win3 = tb_window_new (NULL);
   gtk_window_present (GTK_WINDOW (win3));
   tb_window_open_session (win3, path);
-  gui_wait ((GuiCondition) runner_idle, NULL, 60);
+  g_assert_true (gui_wait ((GuiCondition) runner_idle, win3, 60));
   gui_pump (100);
   g_assert_nonnull (tb_window_get_last_message (win3));
   g_test_message ("moved files: %s", tb_window_get_last_message (win3));
