@@ -77,6 +77,20 @@ tb_method_get_label (TbMethod method)
     }
 }
 
+const char *
+tb_method_get_short_label (TbMethod method)
+{
+  switch (method)
+    {
+    case TB_METHOD_CLINICAL: return _("Clinical");
+    case TB_METHOD_TRILINEAR: return _("Trilinear");
+    case TB_METHOD_TO: return C_("method", "TO");
+    case TB_METHOD_NN: return C_("method", "NN");
+    case TB_METHOD_TRUTH: return _("Truth");
+    default: return NULL;
+    }
+}
+
 static void
 emit_changed (TbDocument *doc, TbChange what)
 {

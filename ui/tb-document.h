@@ -34,6 +34,7 @@ typedef enum {
 
 const char *tb_method_get_name  (TbMethod method);   /* "clinical", "to", ... (files, JSON) */
 const char *tb_method_get_label (TbMethod method);   /* translated, for people */
+const char *tb_method_get_short_label (TbMethod method);   /* translated, one word (menus) */
 
 typedef struct {
   guint id;

