@@ -105,8 +105,16 @@ tb_document_save_session (TbDocument *doc, const char *path, TbSaveVolumeFunc sa
       json_builder_add_string_value (b, "file");
       json_builder_set_member_name (b, "path");
       json_builder_add_string_value (b, tb_document_get_source_path (doc));
-      json_builder_set_member_name (b, "sha256");
-      json_builder_add_string_value (b, tb_document_get_source_checksum (doc));
+      /* the file's checksum (a folder of slices: none; its voxels' checksum below covers it) */
+      g_autofree char *sum = g_strdup (tb_document_get_source_checksum (doc));
+      const char *src = tb_document_get_source_path (doc);
+      if (sum == NULL && src != NULL && g_file_test (src, G_FILE_TEST_IS_REGULAR))
+        sum = tb_checksum_file (src, NULL);
+      if (sum != NULL)
+        {
+          json_builder_set_member_name (b, "sha256");
+          json_builder_add_string_value (b, sum);
+        }
     }
   json_builder_set_member_name (b, "voxels-sha256");
   json_builder_add_string_value (b, vsum);
