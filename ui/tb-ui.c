@@ -6,13 +6,23 @@
 #include "tb-window.h"
 
 void
-tb_ui_init (void)
+tb_ui_register_resources (void)
 {
   static gboolean done;
   if (done)
     return;
   done = TRUE;
   g_resources_register (tb_ui_get_resource ());
+}
+
+void
+tb_ui_init (void)
+{
+  static gboolean done;
+  if (done)
+    return;
+  done = TRUE;
+  tb_ui_register_resources ();
   GtkCssProvider *css = gtk_css_provider_new ();
   gtk_css_provider_load_from_resource (css, "/io/github/trabecula/Trabecula/ui/style.css");
   gtk_style_context_add_provider_for_display (gdk_display_get_default (), GTK_STYLE_PROVIDER (css),

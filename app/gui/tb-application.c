@@ -119,6 +119,7 @@ static void
 tb_application_startup (GApplication *app)
 {
   TbApplication *self = TB_APPLICATION (app);
+  tb_ui_register_resources ();   /* first: GTK loads gtk/help-overlay.ui during startup */
   G_APPLICATION_CLASS (tb_application_parent_class)->startup (app);
   tb_ui_init ();
   gtk_window_set_default_icon_name (TB_APP_ID);
