@@ -72,7 +72,7 @@ tb_cli_morpho (int argc, char **argv)
     }
   if (map_path != NULL)
     {
-      g_autoptr(TbVolume) map = tb_morpho_local_thickness (bone, TRUE, tv, NULL, NULL, NULL, NULL, &error);
+      g_autoptr(TbVolume) map = tb_morpho_local_thickness (bone, TRUE, tv, NULL, NULL, NULL, NULL, tb_cli_progress, NULL, &error);
       if (map == NULL || !tb_io_write (map_path, map, TB_IO_PIXEL_FLOAT32, &error))
         return tb_cli_fail ("morpho", error);
     }

@@ -68,6 +68,25 @@ tb_fe_model_new (int nx, int ny, int nz, const double h[3], GError **error)
 }
 
 TbFeModel *
+tb_fe_model_new_from_volume (const TbVolume *v, GError **error)
+{
+  g_return_val_if_fail (v != NULL, NULL);
+  TbFeModel *m = tb_fe_model_new (v->nx, v->ny, v->nz, v->spacing, error);
+  if (m == NULL)
+    return NULL;
+  if (!tb_fe_model_set_density (m, v->data, error))
+    {
+      tb_fe_model_unref (m);
+      return NULL;
+    }
+  double o[3];
+  for (int a = 0; a < 3; a++)
+    o[a] = v->origin[a] - v->spacing[a] / 2;
+  tb_fe_model_set_origin (m, o);
+  return m;
+}
+
+TbFeModel *
 tb_fe_model_ref (TbFeModel *m)
 {
   g_return_val_if_fail (m != NULL, NULL);
@@ -356,6 +375,8 @@ apply_row_3d (const double *K0, const double *E, const gsize off[8], gsize base,
 {
   for (int ex = 0; ex < nx; ex++, base++)
     {
+      if (E[ex] == 0)
+        continue;  /* empty space (Emin = 0 outside a bone): no stiffness, no work */
       double xe[24], ye[24];
       for (int b = 0; b < 8; b++)
         for (int c = 0; c < 3; c++)
@@ -383,6 +404,8 @@ apply_row_2d (const double *K0, const double *E, const gsize off[8], gsize base,
 {
   for (int ex = 0; ex < nx; ex++, base++)
     {
+      if (E[ex] == 0)
+        continue;
       double xe[8], ye[8];
       for (int b = 0; b < 4; b++)
         for (int c = 0; c < 2; c++)

@@ -440,6 +440,8 @@ tb_fe_solve (TbFeSolver *S, GCancellable *cancellable, TbProgressFunc progress, 
       if (!setup (S, error))
         return FALSE;
     }
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
   warn_void_loads (S);
   if (S->res->len < M->cases->len)
     g_array_set_size (S->res, M->cases->len);

@@ -40,6 +40,8 @@ typedef struct _TbFeModel TbFeModel;
 
 /* Model: density defaults to 1, material to E0 = 1, Emin = 1e-9, nu = 0.3, penal = 3, thickness 1. */
 TbFeModel  *tb_fe_model_new            (int nx, int ny, int nz, const double h[3], GError **error);
+/* A model on a density volume (values in [0,1], nz = 1: 2D): h = spacing, node 0 at origin - spacing/2. */
+TbFeModel  *tb_fe_model_new_from_volume (const TbVolume *density, GError **error);
 TbFeModel  *tb_fe_model_ref            (TbFeModel *model);
 void        tb_fe_model_unref          (TbFeModel *model);
 gboolean    tb_fe_model_set_material   (TbFeModel *model, double E0, double Emin, double nu,
@@ -135,7 +137,9 @@ typedef struct {
   double weight;                         /* daily-cycle weight */
 } TbFeHipCase;
 const TbFeHipCase *tb_fe_hip_cases_default (guint *n_cases);  /* stance, abduction, adduction */
-/* Adds one load case per hip case; patch radii in mm (0 = defaults), bone = elements with rho > 0.5 * max. */
+/* Adds one load case per hip case (cases NULL = the defaults); patch radius in mm (0: head radius / 2 for
+ * the joint, 6 mm for the abductor); the bone nodes within fixed_length (0: 5 mm) of the distal cut are fixed.
+ * Bone = elements with rho >= 0.1 max; forces go to bone-surface nodes. Needs the model origin set. */
 gboolean    tb_fe_model_add_hip_loads  (TbFeModel *model, const TbFemurLandmarks *landmarks,
                                         const TbFeHipCase *cases, guint n_cases, double patch_radius,
                                         double fixed_length, GError **error);

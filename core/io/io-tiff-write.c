@@ -79,8 +79,13 @@ write_stack (const char *path, const Source *src, TbIoPixelType type, GError **e
   const gsize bps = tb_io_pixel_size (type);
   const gsize slice = (gsize) src->nx * src->ny;
   const guint64 bytes = (guint64) slice * src->nz * bps;
-  /* Classic TIFF offsets are 32-bit; leave room for the directories. */
-  const gboolean big = bytes + (guint64) src->nz * 4096 > G_MAXUINT32 - (1u << 20);
+  /* Classic TIFF offsets are 32-bit; leave room for the directories. TB_IO_BIGTIFF_BYTES lowers
+   * the threshold so that tests can check the BigTIFF path without writing 4 GiB. */
+  guint64 limit = G_MAXUINT32 - (1u << 20);
+  const char *env = g_getenv ("TB_IO_BIGTIFF_BYTES");
+  if (env != NULL && g_ascii_strtoull (env, NULL, 10) > 0)
+    limit = g_ascii_strtoull (env, NULL, 10);
+  const gboolean big = bytes + (guint64) src->nz * 4096 > limit;
 
   double lo = G_MAXDOUBLE, hi = -G_MAXDOUBLE;
   if (src->fdata != NULL)

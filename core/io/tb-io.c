@@ -266,7 +266,10 @@ sniff_file (const char *path, TbIoFormat *format, GError **error)
       g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_TRUNCATED, "%s is empty (0 bytes)", base);
       return FALSE;
     }
-  if (!gz && is_tiff (head, n))
+  /* "DICM" first: a DICOM preamble may itself hold a TIFF header (dual-personality files) */
+  if (!gz && n >= 132 && memcmp (head + 128, "DICM", 4) == 0)
+    *format = TB_IO_FORMAT_DICOM;
+  else if (!gz && is_tiff (head, n))
     *format = TB_IO_FORMAT_TIFF;
   else if (is_nifti_header (head, n))
     {
@@ -330,7 +333,9 @@ read_folder (const char *path, const TbIoReadOptions *opts, TbIoInfo *info,
       gssize n = read_head (full, head, sizeof head, &gz, NULL);
       if (n <= 0 || gz)
         continue;
-      if (is_tiff (head, n))
+      if (n >= 132 && memcmp (head + 128, "DICM", 4) == 0)
+        g_ptr_array_add (dicoms, g_strdup (name));
+      else if (is_tiff (head, n))
         g_ptr_array_add (tiffs, g_strdup (name));
       else if (tb_io_dicom_sniff (head, n))
         g_ptr_array_add (dicoms, g_strdup (name));
@@ -401,6 +406,20 @@ tb_io_read (const char *path, const TbIoReadOptions *opts, TbIoInfo *info_out,
     }
   if (v == NULL)
     return NULL;
+
+  /* a header may give any number: the volume's geometry must stay usable */
+  for (int a = 0; a < 3; a++)
+    {
+      if (!isfinite (v->origin[a]))
+        v->origin[a] = 0.0;
+      if (!(v->spacing[a] > 0) || !isfinite (v->spacing[a]) || v->spacing[a] > 1e6)
+        {
+          tb_io_fallback_spacing (opts, v->spacing, &info);
+          g_strlcpy (info.note, "the file's voxel size is not a positive finite number: it was ignored",
+                     sizeof info.note);
+          break;
+        }
+    }
 
   TbVolumeStats stats;
   tb_volume_stats (v, &stats);

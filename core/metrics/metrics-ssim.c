@@ -9,6 +9,7 @@
 #include "metrics-private.h"
 
 #include <math.h>
+#include <omp.h>
 
 #define R  TB_METRICS_SSIM_RADIUS
 #define W  (2 * R + 1)
@@ -57,13 +58,17 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
   const double c1 = (TB_METRICS_SSIM_K1 * data_range) * (TB_METRICS_SSIM_K1 * data_range);
   const double c2 = (TB_METRICS_SSIM_K2 * data_range) * (TB_METRICS_SSIM_K2 * data_range);
 
-  /* Work items: (output plane, block of BLOCK output rows), spread over the threads with no
-   * barrier between them (barriers stall badly on a busy machine). An item sums the z window
-   * (3D) of its rows plus a halo of R rows above and below, filters them along x into a local
-   * buffer, then along y for its output rows. The halo costs 2R/BLOCK extra x work. */
-  enum { BLOCK = 48 };
+  /* Work items: (output plane, block of output rows), spread over the threads with no barrier
+   * between them (barriers stall badly on a busy machine). An item walks its input rows (its
+   * output rows plus R above and below): each row is summed along z (3D), filtered along x into a
+   * ring of the last W rows, and as soon as the ring holds a whole window the output row is
+   * filtered along y and scored. Only the 2R halo rows of each block are computed twice. */
   const int k0 = three_d ? R : 0, k1 = three_d ? nz - R : nz;
-  const int vy = ny - 2 * R, n_blocks = (vy + BLOCK - 1) / BLOCK;
+  const int vy = ny - 2 * R;
+  const int n_threads = omp_get_max_threads ();
+  /* whole planes when there are enough of them to share out, else about 4 blocks per thread */
+  const int block = (k1 - k0) >= 4 * n_threads ? vy : MAX (32, (vy + 4 * n_threads - 1) / (4 * n_threads));
+  const int n_blocks = (vy + block - 1) / block;
   const gint64 n_items = (gint64) (k1 - k0) * n_blocks;
   double total = 0.0;
   guint64 count = 0;
@@ -71,13 +76,13 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
 #pragma omp parallel reduction(+:total, count)
   {
     double *zrow = g_new (double, NF * (gsize) nx);
-    double *xs = g_new (double, NF * (gsize) vx * (BLOCK + 2 * R));
+    double *ring = g_new (double, NF * (gsize) vx * W);   /* ring[f][slot][i] */
     double *acc = g_new (double, NF * (gsize) vx);
 #pragma omp for schedule(dynamic, 1)
     for (gint64 item = 0; item < n_items; item++)
       {
         const int k = k0 + (int) (item / n_blocks);
-        const int jb = R + (int) (item % n_blocks) * BLOCK, je = MIN (jb + BLOCK, ny - R);
+        const int jb = R + (int) (item % n_blocks) * block, je = MIN (jb + block, ny - R);
         const int rows = je - jb + 2 * R;  /* input rows jb - R .. je + R - 1 */
         for (int r = 0; r < rows; r++)
           {
@@ -102,11 +107,12 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
                     m4[i] += wt * x * y;
                   }
               }
-            /* x pass, valid columns only; the kernel is symmetric: w[q] = w[W-1-q] */
+            /* x pass, valid columns only, into the ring; the kernel is symmetric: w[q] = w[W-1-q] */
+            const int slot = r % W;
             for (int f = 0; f < NF; f++)
               {
                 const double *src = zrow + (gsize) f * nx;
-                double *dst = xs + ((gsize) f * (BLOCK + 2 * R) + r) * vx;
+                double *dst = ring + ((gsize) f * W + slot) * vx;
 #pragma omp simd
                 for (int i = 0; i < vx; i++)
                   {
@@ -116,21 +122,23 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
                     dst[i] = sum;
                   }
               }
-          }
-        /* y pass for the output rows, then SSIM (Wang et al. 2004, eq. 13) */
-        for (int j = jb; j < je; j++)
-          {
-            const int r0 = j - jb;  /* local row of the window's first input row */
+            if (r < 2 * R)
+              continue;
+            /* the ring now holds input rows j - 2R .. j: output row j - R along y, then SSIM
+             * (Wang et al. 2004, eq. 13) */
+            const int jo = j - R, first_slot = (r - 2 * R) % W;
             for (int f = 0; f < NF; f++)
               {
                 double *dst = acc + (gsize) f * vx;
-                const double *src = xs + ((gsize) f * (BLOCK + 2 * R) + r0) * vx;
+                const double *base = ring + (gsize) f * W * vx;
+                const double *mid = base + (gsize) ((first_slot + R) % W) * vx;
 #pragma omp simd
                 for (int i = 0; i < vx; i++)
-                  dst[i] = w[R] * src[(gsize) R * vx + i];
+                  dst[i] = w[R] * mid[i];
                 for (int q = 0; q < R; q++)
                   {
-                    const double *lo = src + (gsize) q * vx, *hi = src + (gsize) (W - 1 - q) * vx;
+                    const double *lo = base + (gsize) ((first_slot + q) % W) * vx;
+                    const double *hi = base + (gsize) ((first_slot + W - 1 - q) % W) * vx;
 #pragma omp simd
                     for (int i = 0; i < vx; i++)
                       dst[i] += w[q] * (lo[i] + hi[i]);
@@ -139,7 +147,7 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
             const double *ux = acc, *uy = acc + vx, *uxx = acc + 2 * vx, *uyy = acc + 3 * vx, *uxy = acc + 4 * vx;
             for (int i = 0; i < vx; i++)
               {
-                gsize out = tb_volume_index (a, i + R, j, k);
+                gsize out = tb_volume_index (a, i + R, jo, k);
                 if (mask != NULL && mask->data[out] == 0)
                   continue;
                 double vxx = uxx[i] - ux[i] * ux[i], vyy = uyy[i] - uy[i] * uy[i], vxy = uxy[i] - ux[i] * uy[i];
@@ -153,7 +161,7 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
           }
       }
     g_free (zrow);
-    g_free (xs);
+    g_free (ring);
     g_free (acc);
   }
 

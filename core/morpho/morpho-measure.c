@@ -73,6 +73,20 @@ tb_morpho_surface (const TbMask *m, double *smi)
   return area;
 }
 
+/* a stage's own 0..1 progress mapped into [lo, hi] of the whole measurement */
+typedef struct {
+  TbProgressFunc progress;
+  gpointer user_data;
+  double lo, hi;
+} SubProgress;
+
+static void
+sub_progress (double fraction, const char *message, gpointer data)
+{
+  SubProgress *sp = data;
+  sp->progress (sp->lo + (sp->hi - sp->lo) * CLAMP (fraction, 0.0, 1.0), message, sp->user_data);
+}
+
 static void
 report (TbProgressFunc progress, gpointer user_data, double f, const char *msg)
 {
@@ -126,6 +140,8 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
   if (n_bv == 0)
     note (notes, "no bone voxel in the region: BS/BV, Tb.Th, SMI and DA are undefined");
 
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
   /* Euler number, edge correction, connectivity */
   r->euler = tb_morpho_euler_in_region (bone, tv, &r->delta_chi);
   r->conn = 1.0 - r->delta_chi;
@@ -140,7 +156,7 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
         return FALSE;
       r->bs = tb_morpho_mesh_area (&mesh, NULL);
       r->bs_bv = r->bs / r->bv;
-      if (!(flags & TB_MORPHO_SKIP_SMI))
+      if (!(flags & TB_MORPHO_SKIP_SMI) && !g_cancellable_is_cancelled (cancellable))
         {
           report (progress, user_data, 0.2, "SMI");
           r->smi = tb_morpho_mesh_smi (&mesh);
@@ -160,7 +176,9 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
           double *mean = phase ? &r->tb_th : &r->tb_sp;
           double *sd = phase ? &r->tb_th_sd : &r->tb_sp_sd;
           double *max = phase ? &r->tb_th_max : &r->tb_sp_max;
-          TbVolume *map = tb_morpho_local_thickness (bone, phase, tv, mean, sd, max, cancellable, &local);
+          SubProgress sp = { progress, user_data, phase ? 0.35 : 0.6, phase ? 0.6 : 0.85 };
+          TbVolume *map = tb_morpho_local_thickness (bone, phase, tv, mean, sd, max, cancellable,
+                                                     progress ? sub_progress : NULL, &sp, &local);
           if (map == NULL)
             {
               if (!g_error_matches (local, TB_MORPHO_ERROR, TB_MORPHO_ERROR_EMPTY))

@@ -90,8 +90,8 @@ float    *tb_morpho_edt_squared     (const TbMask *m, gboolean value, GError **e
 /* Local thickness map (mm) of the voxels where m == value (0 elsewhere); mean/SD/max over the
  * voxels of the map that lie in tv (NULL: all). NaN and an EMPTY error when none does. */
 TbVolume *tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
-                                     double *mean, double *sd, double *max,
-                                     GCancellable *cancellable, GError **error);
+                                     double *mean, double *sd, double *max, GCancellable *cancellable,
+                                     TbProgressFunc progress, gpointer user_data, GError **error);
 /* chi (26-connected foreground) and BoneJ's Delta-chi. */
 void      tb_morpho_euler           (const TbMask *m, double *chi, double *delta_chi);
 /* Marching-cubes area (mm^2) and, when smi != NULL, SMI with the enclosed volume. */

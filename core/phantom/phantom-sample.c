@@ -68,10 +68,10 @@ resolve_block (const Resolver *r, const int lo[3], const int hi[3])
       double e = (n[d] - 1) * r->size[d] / r->ss;
       hd2 += e * e;
     }
-  double t = resolver_eval (r, p);
   if (count == 1)
-    return t > 0.0;
-  double bound = r->lipschitz * (0.5 * sqrt (hd2) * 1.001 + 1e-9);
+    return resolver_eval (r, p) > 0.0;
+  double hd = 0.5 * sqrt (hd2) * 1.001 + 1e-9;
+  double t = resolver_eval (r, p), bound = r->lipschitz * hd;
   if (t > bound)
     return count;
   if (t < -bound)

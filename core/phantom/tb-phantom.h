@@ -11,6 +11,41 @@
  * Regions (label values of tb_phantom_regions and TbPhantomVoi.region):
  *   0 outside bone, 1 cortex, 2 femoral head, 3 neck, 4 Ward's triangle, 5 intertrochanteric,
  *   6 greater trochanter, 7 lesser trochanter, 8 shaft (medullary canal and what remains).
+ *
+ * SHAPE (phantom-anatomy.c): smooth union (Quilez polynomial smin, k 4-8 mm) of exact signed
+ * distances: head sphere r 23 mm centred at (-40.6, 8.6, 0); neck round cone r 17 -> 14.5 along the
+ * neck axis u (neck-shaft angle 127 deg, anteversion 12 deg; base on the shaft axis at z = -31.3,
+ * head centre 52 mm up u); shaft round cones r 13 (z -140) -> 15 (z -60) -> 19 (metaphysis, z -22);
+ * greater trochanter round cone (5,-3,-35) r 13 -> (11,-5,-6) r 10; lesser trochanter sphere
+ * (-11,-10,-46) r 6; flat distal cut at z = -125 (open canal). Cortex: points within t of the
+ * surface, t = 0.7 mm on the head, 1.0 neck/trochanters, rising to 4.0 on the shaft (z -40..-80).
+ * REGIONS: layers painted in order over "intertrochanteric" with smoothstep memberships: shaft
+ * z < -52..-62; greater trochanter x > 9..15 and z > -36..-28; lesser trochanter within 5..9 mm of
+ * its centre; neck s > 12..18 along u and within 17..21 mm of it; Ward's triangle an ellipsoid
+ * (7 x 6.5 x 6.5 mm) 10 mm up u and 3 mm inferior; head s > 32..37. The label is the largest weight.
+ * TRABECULAE (phantom-trabecular.c): polar coordinates (rho, theta) in the frontal plane about
+ * O = (x -27, z -57): rays = compressive trajectories (calcar -> superior head), circles = tensile
+ * arcs (lateral cortex under the trochanter -> over the neck -> head), crossing at right angles.
+ *   Pt = cos (2 pi rho / 0.8 + a0 + 1.8 w0),  Pc = cos (n(rho) theta + a1 + 1.8 w1) with
+ *   n = round (2 pi rho / 0.8) per 4 mm band (blended: rays fork), Y = cos (2 pi y / 0.9 + a2 + 1.8 w2)
+ *   (a_i seeded phases, w_i seeded value noise on a 1.6 mm lattice: domain warp);
+ *   plates Pc, Pt; rods (Pc+Y)/2, (Pt+Y)/2, (Pc+Pt)/2; F = max_i (comp_i + beta_i h - delta_i)
+ *   (h: seeded 1 mm value noise that perforates); bone where F > tau (+ a fade that empties the canal).
+ *   Design: head plates along the compressive rays + thinner tensile plates (SMI low); neck
+ *   perforated plates + tensile rods; Ward's sparse thin rods; intertrochanteric rods of both
+ *   families at right angles. Plate spacing 0.8 mm, thickness 0.8 acos (c) / pi with c = tau +
+ *   delta - beta h: 0.1-0.25 mm; rod diameter 2 * 0.8 sqrt (1 - c) / pi: 0.1-0.26 mm (Ward's 0.16,
+ *   intertrochanteric 0.26); Tb.Sp ~ 0.8 - Tb.Th for plates, up to ~1.5 mm where rods are perforated.
+ *   tau per region is set at construction so each VOI preset's BV/TV (fraction of 60000 R3
+ *   quasi-random points) is its target: 0.29, 0.18, 0.09, 0.13 (trochanters and shaft: the
+ *   intertrochanteric tau, +0.03 for the greater). Measured at 50 um (fraction >= 0.5), seed 1:
+ *   0.294, 0.180, 0.089, 0.129.
+ * SAMPLING: a voxel's fraction is the mean over supersample^3 regular sub-points; voxels that a
+ * Lipschitz bound proves wholly outside, cortical, marrow or bone are not sub-sampled (same bytes).
+ * QCT (phantom-scan.c): grid = bone box + margin (soft tissue) + 3 mm of air, voxel BMD =
+ * tissue_bmd f_tissue + marrow_bmd f_marrow + soft_tissue_bmd f_soft (air: (air_hu - a) / b);
+ * then Gaussian blur (sigma = FWHM / 2.3548, separable, radius 3 sigma, edges clamped),
+ * HU = a + b BMD, + N(0, noise_sigma) from a hash of (noise_seed, voxel index), rounded, clamped to int16.
  */
 #pragma once
 
@@ -96,7 +131,8 @@ const TbPhantomParams *tb_phantom_get_params (const TbPhantom *phantom);
 /* Bounding box of the bone (mm), and of the simulated scan (bone + margin). */
 void          tb_phantom_get_bounds        (const TbPhantom *phantom, double lo[3], double hi[3]);
 
-/* Binary truth at one point (1 bone tissue, 0 not) and the region there. Thread-safe. */
+/* Binary truth at one point (1 bone tissue, 0 not) and the region there. Thread-safe.
+ * Cortex counts as tissue; region_at gives TB_REGION_CORTEX there. */
 double        tb_phantom_tissue_at         (const TbPhantom *phantom, const double world[3]);
 TbRegion      tb_phantom_region_at         (const TbPhantom *phantom, const double world[3]);
 
@@ -115,7 +151,10 @@ void          tb_phantom_qct_free          (TbPhantomQct *qct);
 
 /* Degrade any high-resolution bone-fraction volume to clinical resolution by exactly the QCT
  * simulation (box integration to clinical voxels, PSF blur, calibration, noise): the NN stage
- * makes its training pairs with this. factor = clinical voxel / input voxel (an integer). */
+ * makes its training pairs with this. factor = clinical voxel / input voxel (an integer).
+ * BMD = tissue_bmd f + marrow_bmd (1 - f) (all inside bone); blur in voxels of the output's
+ * spacing (a 2D image, nz = 1, is blurred in plane); returns HU. Sampled on the QCT's own
+ * sub-points, it reproduces the QCT's HU (tests check it). */
 TbVolume     *tb_phantom_degrade           (const TbPhantom *phantom, const TbVolume *fraction,
                                             int factor, guint64 noise_seed, GError **error);
 

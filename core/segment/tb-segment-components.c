@@ -170,38 +170,87 @@ tb_segment_components (const TbMask *mask, int connectivity, guint *n_components
 }
 
 /* Fill the background components of one box (3D or one slice) that do not touch its border with the
- * label met first around them. */
+ * label met first around them. One breadth-first pass from the border marks the outside; only what it
+ * does not reach (the holes, usually few voxels) is labelled component by component. */
 static void
 fill_block (guint8 *data, int nx, int ny, int nz)
 {
-  guint nl;
-  GArray *sizes, *border;
-  gsize n = (gsize) nx * ny * nz;
-  guint32 *lab = label_raw (data, nx, ny, nz, 6, TRUE, &nl, &sizes, &border);
-  guint8 *fill = g_new0 (guint8, nl + 1);
-  /* the first object label next to each enclosed component, in raster order */
+  gsize n = (gsize) nx * ny * nz, sxy = (gsize) nx * ny;
+  guint8 *outside = g_new0 (guint8, n);
+  guint32 *queue = g_new (guint32, n);
+  gsize head = 0, tail = 0;
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      for (int i = 0; i < nx; i++)
+        {
+          gboolean border = i == 0 || i == nx - 1 || (ny > 1 && (j == 0 || j == ny - 1))
+                            || (nz > 1 && (k == 0 || k == nz - 1));
+          if (!border)
+            continue;
+          gsize idx = i + (gsize) nx * (j + (gsize) ny * k);
+          if (data[idx] == 0 && !outside[idx])
+            {
+              outside[idx] = 1;
+              queue[tail++] = (guint32) idx;
+            }
+        }
+  while (head < tail)
+    {
+      gsize idx = queue[head++];
+      int i = idx % nx, j = (idx / nx) % ny, k = idx / sxy;
+      gsize nb[6];
+      int c = 0;
+      if (i > 0) nb[c++] = idx - 1;
+      if (i < nx - 1) nb[c++] = idx + 1;
+      if (j > 0) nb[c++] = idx - nx;
+      if (j < ny - 1) nb[c++] = idx + nx;
+      if (k > 0) nb[c++] = idx - sxy;
+      if (k < nz - 1) nb[c++] = idx + sxy;
+      for (int t = 0; t < c; t++)
+        if (data[nb[t]] == 0 && !outside[nb[t]])
+          {
+            outside[nb[t]] = 1;
+            queue[tail++] = (guint32) nb[t];
+          }
+    }
+  g_free (queue);
+  /* holes: background the border flood did not reach */
+  gsize n_holes = 0;
   for (gsize idx = 0; idx < n; idx++)
     {
-      guint32 l = lab[idx];
-      if (l == 0 || g_array_index (border, gboolean, l) || fill[l])
-        continue;
-      int i = idx % nx, j = (idx / nx) % ny, k = idx / ((gsize) nx * ny);
-      int nbr[6][3] = { { i - 1, j, k }, { i + 1, j, k }, { i, j - 1, k }, { i, j + 1, k }, { i, j, k - 1 }, { i, j, k + 1 } };
-      for (int t = 0; t < 6 && !fill[l]; t++)
-        {
-          int a = nbr[t][0], b = nbr[t][1], c = nbr[t][2];
-          if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz)
-            continue;
-          fill[l] = data[a + (gsize) nx * (b + (gsize) ny * c)];
-        }
+      outside[idx] = data[idx] == 0 && !outside[idx];
+      n_holes += outside[idx];
     }
-  for (gsize idx = 0; idx < n; idx++)
-    if (lab[idx] && fill[lab[idx]])
-      data[idx] = fill[lab[idx]];
-  g_free (fill);
-  g_free (lab);
-  g_array_unref (sizes);
-  g_array_unref (border);
+  if (n_holes > 0)
+    {
+      guint nl;
+      GArray *sizes;
+      guint32 *lab = label_raw (outside, nx, ny, nz, 6, FALSE, &nl, &sizes, NULL);
+      guint8 *fill = g_new0 (guint8, nl + 1);
+      /* the first object label next to each hole, in raster order */
+      for (gsize idx = 0; idx < n; idx++)
+        {
+          guint32 l = lab[idx];
+          if (l == 0 || fill[l])
+            continue;
+          int i = idx % nx, j = (idx / nx) % ny, k = idx / sxy;
+          int nbr[6][3] = { { i - 1, j, k }, { i + 1, j, k }, { i, j - 1, k }, { i, j + 1, k }, { i, j, k - 1 }, { i, j, k + 1 } };
+          for (int t = 0; t < 6 && !fill[l]; t++)
+            {
+              int a = nbr[t][0], b = nbr[t][1], c = nbr[t][2];
+              if (a < 0 || b < 0 || c < 0 || a >= nx || b >= ny || c >= nz)
+                continue;
+              fill[l] = data[a + (gsize) nx * (b + (gsize) ny * c)];
+            }
+        }
+      for (gsize idx = 0; idx < n; idx++)
+        if (lab[idx] && fill[lab[idx]])
+          data[idx] = fill[lab[idx]];
+      g_free (fill);
+      g_free (lab);
+      g_array_unref (sizes);
+    }
+  g_free (outside);
 }
 
 void

@@ -43,38 +43,64 @@ kernel_make (Kernel *k, double sigma, gboolean derivative)
     }
 }
 
-/* dst = kernel along axis applied to src (nx,ny,nz), clamped edges */
+/* dst = kernel along axis applied to src (nx,ny,nz), clamped edges. Along x each line is filtered in
+ * place; along y and z whole x-rows are accumulated, so memory is read contiguously. */
 static void
 convolve_axis (const float *src, float *dst, int nx, int ny, int nz, int axis, const Kernel *k)
 {
-  int n_axis = axis == 0 ? nx : axis == 1 ? ny : nz;
-  gsize stride = axis == 0 ? 1 : axis == 1 ? (gsize) nx : (gsize) nx * ny;
-  int n1 = axis == 0 ? ny : nx, n2 = axis == 2 ? ny : nz;
+  const gsize sxy = (gsize) nx * ny;
+  if (axis == 0)
+    {
+#pragma omp parallel
+      {
+        double *line = g_new (double, nx);
+#pragma omp for schedule(static)
+        for (gsize row = 0; row < (gsize) ny * nz; row++)
+          {
+            const float *in = src + row * nx;
+            float *out = dst + row * nx;
+            for (int i = 0; i < nx; i++)
+              line[i] = in[i];
+            for (int i = 0; i < nx; i++)
+              {
+                double acc = 0;
+                for (int t = -k->radius; t <= k->radius; t++)
+                  acc += k->w[t + k->radius] * line[CLAMP (i + t, 0, nx - 1)];
+                out[i] = (float) acc;
+              }
+          }
+        g_free (line);
+      }
+      return;
+    }
+  const int n_axis = axis == 1 ? ny : nz;
+  const gsize stride = axis == 1 ? (gsize) nx : sxy;
 #pragma omp parallel
   {
-    double *line = g_new (double, n_axis);
+    float *acc = g_new (float, nx);
 #pragma omp for collapse(2) schedule(static)
-    for (int b = 0; b < n2; b++)
-      for (int a = 0; a < n1; a++)
+    for (int c = 0; c < nz; c++)
+      for (int b = 0; b < ny; b++)
         {
-          gsize base;
-          if (axis == 0)
-            base = (gsize) nx * (a + (gsize) ny * b);
-          else if (axis == 1)
-            base = a + (gsize) nx * ny * b;
-          else
-            base = a + (gsize) nx * b;
-          for (int i = 0; i < n_axis; i++)
-            line[i] = src[base + i * stride];
-          for (int i = 0; i < n_axis; i++)
+          /* this output row sits at position p along the filtered axis */
+          int p = axis == 1 ? b : c;
+          gsize base = (gsize) nx * b + sxy * c - (gsize) p * stride;  /* row at position 0 of the axis */
+          for (int i = 0; i < nx; i++)
+            acc[i] = 0;
+          for (int t = -k->radius; t <= k->radius; t++)
             {
-              double s = 0;
-              for (int t = -k->radius; t <= k->radius; t++)
-                s += k->w[t + k->radius] * line[CLAMP (i + t, 0, n_axis - 1)];
-              dst[base + i * stride] = (float) s;
+              float w = (float) k->w[t + k->radius];
+              if (w == 0)
+                continue;
+              const float *in = src + base + (gsize) CLAMP (p + t, 0, n_axis - 1) * stride;
+              for (int i = 0; i < nx; i++)
+                acc[i] += w * in[i];
             }
+          float *out = dst + (gsize) nx * b + sxy * c;
+          for (int i = 0; i < nx; i++)
+            out[i] = acc[i];
         }
-    g_free (line);
+    g_free (acc);
   }
 }
 

@@ -230,6 +230,15 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
     }
   if (p->markers != NULL && !tb_segment_same_grid_mask (ct, p->markers, "marker volume", error))
     return NULL;
+  if (n >= G_MAXUINT32)
+    {
+      g_set_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_INVALID,
+                   "The CT has %zu voxels; segmentation takes at most 2^32: crop it to the bones of interest", n);
+      return NULL;
+    }
+  /* the peak of the pipeline: gradient work buffers (4 floats) + heap and union-find (~24 bytes) + masks */
+  if (!tb_memory_check ((guint64) n * 44, "segmentation", error))
+    return NULL;
   if (p->n_bins < 2 || p->min_object_mm3 < 0 || p->min_split_mm3 < 0 || p->gradient_sigma > 10)
     {
       g_set_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_INVALID,

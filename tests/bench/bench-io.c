@@ -3,6 +3,7 @@
  * conversion: a lower bound) and libnifti2's nifti_image_read. Target: TIFF and .nii under 3 s. */
 #include "io/tb-io.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 #include <tiffio.h>
@@ -81,6 +82,11 @@ peer_libnifti (const char *path)
   double t0 = now ();
   nifti_image *nim = nifti_image_read (path, 1);
   double dt = now () - t0;
+  if (nim == NULL || nim->data == NULL || nim->nvox != (int64_t) NX * NY * NZ)
+    {
+      fprintf (stderr, "libnifti2 failed to read %s\n", path);
+      dt = NAN;
+    }
   nifti_image_free (nim);
   return dt;
 }

@@ -9,6 +9,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <time.h>
 
 #define REPEATS 3
 
@@ -25,10 +26,18 @@ best_of (double (*run) (gpointer), gpointer data, double *value)
   return best;
 }
 
+static double
+cpu_seconds (void)
+{
+  struct timespec t;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec + t.tv_nsec / 1e9;
+}
+
 static double run_thickness (gpointer m)
 {
   double mean;
-  g_autoptr(TbVolume) map = tb_morpho_local_thickness (m, TRUE, NULL, &mean, NULL, NULL, NULL, NULL);
+  g_autoptr(TbVolume) map = tb_morpho_local_thickness (m, TRUE, NULL, &mean, NULL, NULL, NULL, NULL, NULL, NULL);
   return mean;
 }
 static double run_euler (gpointer m)
@@ -88,13 +97,14 @@ main (int argc, char **argv)
       tb_test_rmdir (dir);
       return 77;
     }
-  double peer_thick = NAN, peer_tbth = NAN;
+  double peer_thick = NAN, peer_tbth = NAN, peer_cpu = NAN;
   int nx = 0, ny = 0, nz = 0;
   g_auto(GStrv) lines = g_strsplit (out, "\n", -1);
   for (char **l = lines; *l; l++)
     {
       if (g_str_has_prefix (*l, "thickness_seconds ")) peer_thick = g_ascii_strtod (*l + 18, NULL);
       if (g_str_has_prefix (*l, "tbth ")) peer_tbth = g_ascii_strtod (*l + 5, NULL);
+      if (g_str_has_prefix (*l, "thickness_cpu_seconds ")) peer_cpu = g_ascii_strtod (*l + 22, NULL);
       if (g_str_has_prefix (*l, "shape ")) sscanf (*l + 6, "%d %d %d", &nx, &ny, &nz);
     }
   g_autoptr(TbMask) m = tb_mask_new (nx, ny, nz, NULL, NULL);
@@ -135,7 +145,9 @@ main (int argc, char **argv)
   tb_test_rmdir (dir);
 
   double tbth, chi, s2, s3;
+  double c0 = cpu_seconds ();
   double t_thick = best_of (run_thickness, m, &tbth);
+  double cpu_thick = (cpu_seconds () - c0) / REPEATS;  /* all threads, mean of the runs */
   double t_eu = best_of (run_euler, m, &chi);
   SsimJob j2 = { a2, b2, TB_METRICS_SSIM_2D }, j3 = { a3, b3, TB_METRICS_SSIM_3D };
   double t_s2 = best_of (run_ssim, &j2, &s2);
@@ -150,6 +162,14 @@ main (int argc, char **argv)
   row ("Euler number 200^3 (skimage)", t_eu, peer_eu, 5, ">= 5x skimage", peer_eu / t_eu >= 5);
   row ("SSIM 2D 1024^2 (skimage)", t_s2, peer_s2, 5, ">= 5x skimage", peer_s2 / t_s2 >= 5);
   row ("SSIM 3D 128^3 (skimage)", t_s3, peer_s3, 5, ">= 5x skimage", peer_s3 / t_s3 >= 5);
+  printf ("local thickness CPU time (all threads, independent of other users' load): ours %.3f s, SciPy %.3f s\n",
+          cpu_thick, peer_cpu);
+  printf ("machine load average at the end: ");
+  g_autofree char *loadavg = NULL;
+  if (g_file_get_contents ("/proc/loadavg", &loadavg, NULL, NULL))
+    printf ("%s", loadavg);
+  else
+    printf ("unknown\n");
   printf ("values: Tb.Th ours %.6f vs SciPy %.6f voxels; Euler ours %.0f vs skimage %.0f; "
           "SSIM 2D %.12f vs %.12f; 3D %.12f vs %.12f\n", tbth, peer_tbth, chi, v_eu, s2, v_s2, s3, v_s3);
   return 0;

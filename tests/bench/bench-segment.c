@@ -99,10 +99,16 @@ bench_ct (const char *label, const TbVolume *ct, const TbSegmentParams *params)
   add_row (name, t_ws, t_peer, NAN);
 }
 
+static void
+drop_debug (const char *domain, GLogLevelFlags level, const char *message, gpointer data)
+{
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);  /* only for g_test_skip used by the shared helpers */
+  g_log_set_handler ("Trabecula", G_LOG_LEVEL_DEBUG, drop_debug, NULL);
   rows = g_array_new (FALSE, FALSE, sizeof (Row));
   g_print ("# bench-segment: %d OpenMP threads; timings on a shared machine are noisy\n", omp_get_max_threads ());
 
@@ -131,10 +137,10 @@ main (int argc, char **argv)
   for (guint i = 0; i < rows->len; i++)
     {
       Row *r = &g_array_index (rows, Row, i);
-      g_autofree char *peer = isnan (r->peer) ? g_strdup ("—") : g_strdup_printf ("%.3f", r->peer);
-      g_autofree char *ratio = isnan (r->peer) ? g_strdup ("—") : g_strdup_printf ("%.2fx", r->peer / r->ours);
-      g_autofree char *target = isnan (r->target) ? g_strdup ("—") : g_strdup_printf ("<= %.0f s", r->target);
-      const char *met = isnan (r->target) ? "—" : r->ours <= r->target ? "yes" : "NO";
+      g_autofree char *peer = isnan (r->peer) ? g_strdup ("-") : g_strdup_printf ("%.3f", r->peer);
+      g_autofree char *ratio = isnan (r->peer) ? g_strdup ("-") : g_strdup_printf ("%.2fx", r->peer / r->ours);
+      g_autofree char *target = isnan (r->target) ? g_strdup ("-") : g_strdup_printf ("<= %.0f s", r->target);
+      const char *met = isnan (r->target) ? "-" : r->ours <= r->target ? "yes" : "NO";
       g_print ("| %s | %.3f | %s | %s | %s | %s |\n", r->name, r->ours, peer, ratio, target, met);
     }
   g_array_unref (rows);

@@ -199,6 +199,30 @@ test_big_endian (void)
   tb_test_rmdir (dir);
 }
 
+static void
+test_write_nifti2 (void)
+{
+  /* a dimension past 32767 (NIfTI-1's int16 limit) makes the writer use NIfTI-2 */
+  g_autofree char *dir = tb_test_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "long.nii.gz", NULL);
+  const double s[3] = { 0.1, 0.2, 0.3 };
+  g_autoptr(TbVolume) v = tb_volume_new (40000, 2, 1, s, NULL);
+  v->origin[2] = -4.5;
+  for (gsize i = 0; i < tb_volume_n_voxels (v); i++)
+    v->data[i] = (float) i;
+  g_autoptr(GError) error = NULL;
+  g_assert_true (tb_io_write_nifti (path, v, &error));
+  TbIoInfo info;
+  g_autoptr(TbVolume) r = tb_io_read (path, NULL, &info, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info.format, ==, TB_IO_FORMAT_NIFTI2);
+  g_assert_cmpint (r->nx, ==, 40000);
+  g_assert_cmpfloat (r->spacing[2], ==, 0.3);  /* NIfTI-2 stores doubles: exact */
+  g_assert_cmpfloat (r->origin[2], ==, -4.5);
+  g_assert_cmpmem (r->data, tb_volume_n_voxels (r) * 4, v->data, tb_volume_n_voxels (v) * 4);
+  tb_test_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -211,5 +235,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/nifti/nifti2-float64", test_nifti2_double);
   g_test_add_func ("/io/nifti/nifti2-gz", test_nifti2_gz);
   g_test_add_func ("/io/nifti/big-endian", test_big_endian);
+  g_test_add_func ("/io/nifti/write-nifti2", test_write_nifti2);
   return g_test_run ();
 }

@@ -304,6 +304,28 @@ test_cancel (void)
   tb_test_rmdir (dir);
 }
 
+static void
+test_bigtiff_writer (void)
+{
+  /* the writer switches to BigTIFF past the threshold (4 GiB, lowered here) and we read it back */
+  g_autofree char *dir = tb_test_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "big.tif", NULL);
+  g_autoptr(TbVolume) v = make_volume (30, 20, 6, -5, 5);
+  g_setenv ("TB_IO_BIGTIFF_BYTES", "1000", TRUE);
+  g_autoptr(GError) error = NULL;
+  g_assert_true (tb_io_write_tiff (path, v, TB_IO_PIXEL_FLOAT32, &error));
+  g_unsetenv ("TB_IO_BIGTIFF_BYTES");
+  g_autofree char *bytes = NULL;
+  gsize len;
+  g_assert_true (g_file_get_contents (path, &bytes, &len, NULL));
+  g_assert_cmpmem (bytes, 4, "II+\0", 4);  /* BigTIFF magic 43 */
+  g_autoptr(TbVolume) r = tb_io_read (path, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  check_geometry (v, r);
+  g_assert_cmpmem (r->data, tb_volume_n_voxels (r) * 4, v->data, tb_volume_n_voxels (v) * 4);
+  tb_test_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -316,5 +338,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/tiff/folder-natural-order", test_folder);
   g_test_add_func ("/io/tiff/caller-spacing", test_caller_spacing);
   g_test_add_func ("/io/tiff/cancel", test_cancel);
+  g_test_add_func ("/io/tiff/bigtiff-writer", test_bigtiff_writer);
   return g_test_run ();
 }

@@ -78,9 +78,10 @@ def main():
     print("euler_seconds %.6f" % (time.perf_counter() - t0))
     print("euler %d" % chi)
     if "--no-thickness" not in sys.argv:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         t = local_thickness(bw)
         print("thickness_seconds %.6f" % (time.perf_counter() - t0))
+        print("thickness_cpu_seconds %.6f" % (time.process_time() - c0))
         print("tbth %.17g" % t[bw].mean())
 
 

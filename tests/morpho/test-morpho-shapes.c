@@ -123,7 +123,7 @@ mean_thickness (const TbMask *m, gboolean value)
 {
   double mean, sd, max;
   GError *error = NULL;
-  g_autoptr(TbVolume) map = tb_morpho_local_thickness (m, value, NULL, &mean, &sd, &max, NULL, &error);
+  g_autoptr(TbVolume) map = tb_morpho_local_thickness (m, value, NULL, &mean, &sd, &max, NULL, NULL, NULL, &error);
   g_assert_no_error (error);
   return mean;
 }

@@ -192,6 +192,26 @@ test_anisotropic (void)
   tb_morpho_result_clear (&rb);
 }
 
+/* A cancelled measurement ends with G_IO_ERROR_CANCELLED and leaks nothing. */
+static void
+test_cancel (void)
+{
+  g_autoptr(TbMask) m = tb_mask_new (64, 64, 64, NULL, NULL);
+  for (gsize i = 0; i < tb_mask_n_voxels (m); i++)
+    m->data[i] = (i / 7) % 3 == 0;
+  g_autoptr(GCancellable) c = g_cancellable_new ();
+  g_cancellable_cancel (c);
+  GError *error = NULL;
+  TbMorphoResult r = { 0 };
+  g_assert_false (tb_morpho_measure (m, NULL, 0, &r, c, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  tb_morpho_result_clear (&r);
+  g_assert_null (tb_morpho_local_thickness (m, TRUE, NULL, NULL, NULL, NULL, c, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -200,5 +220,6 @@ main (int argc, char **argv)
   g_test_add_func ("/morpho/da", test_da);
   g_test_add_func ("/morpho/bad-input", test_bad_input);
   g_test_add_func ("/morpho/anisotropic", test_anisotropic);
+  g_test_add_func ("/morpho/cancel", test_cancel);
   return g_test_run ();
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 """Overlay PNG of a segmentation on a CT slice, for reports:
-  overlay.py CT.nii[.gz] LABELS(.raw uint8 on the CT grid | .nii/.tif readable by skimage.io) AXIS INDEX OUT.png [ZOOM]
+  overlay.py CT.nii[.gz] LABELS(.raw uint8 on the CT grid | .nii/.tif readable by skimage.io) AXIS INDEX OUT.png [ZOOM [TOP]]
+TOP (coronal/sagittal) keeps the slices z <= TOP only, e.g. the hips of an abdominal CT.
 AXIS is x, y (coronal) or z. The CT is shown in a bone window (-200..1200 HU), each object's contour in its
 own colour, superior at the top. Needs numpy and PIL (Debian python3-numpy, python3-pil)."""
 import gzip, struct, sys
@@ -31,6 +32,8 @@ axis, index = sys.argv[3], int(sys.argv[4])
 zoom = int(sys.argv[6]) if len(sys.argv) > 6 else 4
 take = {"x": lambda a: a[:, :, index], "y": lambda a: a[:, index, :], "z": lambda a: a[index]}[axis]
 s, l = take(ct), take(lab)
+if axis != "z" and len(sys.argv) > 7:
+    s, l = s[: int(sys.argv[7]) + 1], l[: int(sys.argv[7]) + 1]
 if axis != "z":
     s, l = s[::-1], l[::-1]  # superior up
 g = (np.clip((s + 200) / 1400, 0, 1) * 255).astype(np.uint8)

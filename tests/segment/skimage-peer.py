@@ -4,6 +4,7 @@ C test wrote, and prints the answer (or writes it). Exit 77 (skip) when a module
 
   threshold RAW DTYPE NX NY NZ METHOD NBINS   -> prints the threshold (otsu | isodata)
   watershed RELIEF_F32 MARKERS_U8 NX NY NZ OUT_U8 -> writes labels, prints seconds taken
+  gradient RAW_F32 NX NY NZ SIGMA OUT_F32      -> writes scipy.ndimage.gaussian_gradient_magnitude
   label MASK_U8 NX NY NZ CONNECTIVITY         -> prints the number of components
 """
 import sys, time
@@ -33,6 +34,10 @@ elif op == "watershed":
     dt = time.perf_counter() - t0
     lab.astype(np.uint8).tofile(out)
     print(repr(dt))
+elif op == "gradient":
+    raw, nx, ny, nz, sigma, out = sys.argv[2:8]
+    a = np.fromfile(raw, dtype=np.float32).reshape(int(nz), int(ny), int(nx)).astype(np.float64)
+    ndi.gaussian_gradient_magnitude(a, float(sigma)).astype(np.float32).tofile(out)
 elif op == "label":
     mask, nx, ny, nz, conn = sys.argv[2:7]
     m = np.fromfile(mask, dtype=np.uint8).reshape(int(nz), int(ny), int(nx)) != 0

@@ -116,6 +116,12 @@ test_hip_complementary (void)
 }
 
 static void
+cancel_on_progress (double fraction, const char *message, gpointer user_data)
+{
+  g_cancellable_cancel (G_CANCELLABLE (user_data));
+}
+
+static void
 test_refusals (void)
 {
   g_autoptr(TbMask) truth = NULL;
@@ -167,6 +173,17 @@ test_refusals (void)
   p.method = TB_SEGMENT_COMPLEMENTARY;
   g_assert_null (tb_segment_run (ct, &p, cancel, NULL, NULL, &error));
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  /* cancelled while running (from its first progress report): it stops at its next check */
+  g_autoptr(GCancellable) cancel2 = g_cancellable_new ();
+  g_assert_null (tb_segment_run (ct, &p, cancel2, cancel_on_progress, cancel2, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  /* a density map from a mask on another grid */
+  g_autoptr(TbMask) other = tb_mask_new (N, N, N - 1, sp, NULL);
+  double lo = NAN, hi = NAN;
+  g_assert_null (tb_density_from_bmd (ct, other, &lo, &hi, &error));
+  g_assert_error (error, TB_SEGMENT_ERROR, TB_SEGMENT_ERROR_SIZE);
   g_clear_error (&error);
 }
 

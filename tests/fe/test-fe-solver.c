@@ -1,0 +1,387 @@
+/* test-fe-solver.c — the localized VOI model, solver options giving one answer, reuse with new
+ * densities, and bad input (each a clear GError or warning, nothing half-done). */
+#include "fe/tb-fe.h"
+#include "tb-test.h"
+
+#include <math.h>
+#include <string.h>
+
+/* a graded "bone": smooth density in [0.2, 1] with a softer pocket, deterministic */
+static TbFeModel *
+graded_model (int nx, int ny, int nz)
+{
+  double h[3] = { 0.625, 0.625, 0.625 };
+  g_autoptr(GError) error = NULL;
+  TbFeModel *m = tb_fe_model_new (nx, ny, nz, h, &error);
+  g_assert_no_error (error);
+  g_assert_true (tb_fe_model_set_material (m, 15000, 15000e-9, 0.3, 3, &error));
+  gsize ne = tb_fe_model_n_elements (m);
+  g_autofree float *rho = g_new (float, ne);
+  for (gsize e = 0; e < ne; e++)
+    {
+      int i = e % nx, j = (e / nx) % ny, k = e / ((gsize) nx * ny);
+      rho[e] = (float) (0.6 + 0.35 * sin (0.7 * i + 0.3 * j) * cos (0.5 * k - 0.2 * j));
+    }
+  g_assert_true (tb_fe_model_set_density (m, rho, &error));
+  return m;
+}
+
+static void
+rigid_fit_error (const TbFeModel *voi, const double *uv, const double *uw_on_voi, double *err, double *umax)
+{
+  /* least-squares rigid motion d = uw - uv = t + w x X (6 unknowns), normal equations */
+  int n[3];
+  double h[3];
+  tb_fe_model_get_dims (voi, n, h);
+  gsize nn = tb_fe_model_n_nodes (voi);
+  double N[36] = { 0 }, b[6] = { 0 };
+  for (gsize a = 0; a < nn; a++)
+    {
+      double X[3] = { (a % (n[0] + 1)) * h[0], ((a / (n[0] + 1)) % (n[1] + 1)) * h[1], (a / ((gsize) (n[0] + 1) * (n[1] + 1))) * h[2] };
+      /* rows: d_c = sum_q G[c][q] p_q */
+      double G[3][6] = { { 1, 0, 0, 0, X[2], -X[1] }, { 0, 1, 0, -X[2], 0, X[0] }, { 0, 0, 1, X[1], -X[0], 0 } };
+      for (int c = 0; c < 3; c++)
+        {
+          double d = uw_on_voi[a * 3 + c] - uv[a * 3 + c];
+          for (int p = 0; p < 6; p++)
+            {
+              b[p] += G[c][p] * d;
+              for (int q = 0; q < 6; q++)
+                N[p * 6 + q] += G[c][p] * G[c][q];
+            }
+        }
+    }
+  /* Gauss elimination (6x6 SPD) */
+  for (int p = 0; p < 6; p++)
+    for (int r = p + 1; r < 6; r++)
+      {
+        double f = N[r * 6 + p] / N[p * 6 + p];
+        for (int q = p; q < 6; q++)
+          N[r * 6 + q] -= f * N[p * 6 + q];
+        b[r] -= f * b[p];
+      }
+  double x[6];
+  for (int p = 5; p >= 0; p--)
+    {
+      double s = b[p];
+      for (int q = p + 1; q < 6; q++)
+        s -= N[p * 6 + q] * x[q];
+      x[p] = s / N[p * 6 + p];
+    }
+  *err = 0;
+  *umax = 0;
+  for (gsize a = 0; a < nn; a++)
+    {
+      double X[3] = { (a % (n[0] + 1)) * h[0], ((a / (n[0] + 1)) % (n[1] + 1)) * h[1], (a / ((gsize) (n[0] + 1) * (n[1] + 1))) * h[2] };
+      double G[3][6] = { { 1, 0, 0, 0, X[2], -X[1] }, { 0, 1, 0, -X[2], 0, X[0] }, { 0, 0, 1, X[1], -X[0], 0 } };
+      for (int c = 0; c < 3; c++)
+        {
+          double d = 0;
+          for (int q = 0; q < 6; q++)
+            d += G[c][q] * x[q];
+          *err = MAX (*err, fabs (uw_on_voi[a * 3 + c] - uv[a * 3 + c] - d));
+          *umax = MAX (*umax, fabs (uw_on_voi[a * 3 + c]));
+        }
+    }
+}
+
+static void
+test_localize (void)
+{
+  int nx = 14, ny = 12, nz = 18;
+  g_autoptr(TbFeModel) W = graded_model (nx, ny, nz);
+  g_autoptr(GError) error = NULL;
+  tb_fe_model_fix_plane (W, TB_AXIS_Z, 0, TB_FE_XYZ);
+  int a = tb_fe_model_add_load_case (W, "push", 0.6);
+  int b = tb_fe_model_add_load_case (W, "twist", 0.4);
+  for (int j = 0; j <= ny; j++)
+    for (int i = 0; i <= nx; i++)
+      {
+        double f1[3] = { 0.5, 0.0, -2.0 }, f2[3] = { -(j - ny / 2.0), (i - nx / 2.0), 0.3 };
+        tb_fe_model_add_force (W, a, tb_fe_model_node (W, i, j, nz), f1);
+        tb_fe_model_add_force (W, b, tb_fe_model_node (W, i, j, nz), f2);
+      }
+  TbFeSettings s;
+  tb_fe_settings_init (&s);
+  s.rtol = 1e-12;
+  g_autoptr(TbFeSolver) SW = tb_fe_solver_new (W, &s, &error);
+  g_assert_no_error (error);
+  g_assert_true (tb_fe_solve (SW, NULL, NULL, NULL, &error));
+  TbBox box = { 3, 2, 5, 7, 6, 8 };
+  g_autoptr(TbFeModel) V = tb_fe_localize (SW, &box, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (tb_fe_model_n_load_cases (V), ==, 2);
+  tb_assert_rel (tb_fe_model_load_case_weight (V, 1), 0.4, 1e-15);
+  g_autoptr(TbFeSolver) SV = tb_fe_solver_new (V, &s, &error);
+  g_assert_no_error (error);
+  g_assert_true (tb_fe_solve (SV, NULL, NULL, NULL, &error));
+  gsize nnv = tb_fe_model_n_nodes (V), ndv = tb_fe_model_n_dofs (V);
+  g_autofree double *uw = g_new (double, ndv);
+  g_autofree double *R = g_new (double, ndv);
+  for (int lc = 0; lc < 2; lc++)
+    {
+      const double *u = tb_fe_solver_get_displacement (SW, lc);
+      for (gsize q = 0; q < nnv; q++)
+        {
+          int i = q % (box.nx + 1), j = (q / (box.nx + 1)) % (box.ny + 1), k = q / ((gsize) (box.nx + 1) * (box.ny + 1));
+          gsize w = tb_fe_model_node (W, box.x0 + i, box.y0 + j, box.z0 + k);
+          for (int c = 0; c < 3; c++)
+            uw[q * 3 + c] = u[w * 3 + c];
+        }
+      double err, umax;
+      rigid_fit_error (V, tb_fe_solver_get_displacement (SV, lc), uw, &err, &umax);
+      /* both solved to rtol 1e-12: the VOI field equals the whole-bone field up to a rigid motion */
+      g_test_message ("VOI case %d: max |u_voi + rigid - u_whole| / max |u| = %.3g", lc, err / umax);
+      g_assert_cmpfloat (err / umax, <=, 1e-7);
+      /* reactions at the 3-2-1 constraints ~0 against the boundary forces */
+      tb_fe_solver_reactions (SV, lc, R);
+      const double *f = tb_fe_model_get_forces (V, lc);
+      double rmax = 0, fmax = 0;
+      for (gsize d = 0; d < ndv; d++)
+        {
+          fmax = MAX (fmax, fabs (f[d]));
+          if (tb_fe_model_is_constrained (V, d))
+            rmax = MAX (rmax, fabs (R[d]));
+        }
+      g_test_message ("VOI case %d: max reaction / max boundary force = %.3g", lc, rmax / fmax);
+      g_assert_cmpfloat (rmax / fmax, <=, 1e-8);
+    }
+  /* upscaled by 3: same resultant force and moment (P^T f = F keeps them), reactions still ~0 */
+  g_autoptr(TbFeModel) V3 = tb_fe_localize (SW, &box, 3, &error);
+  g_assert_no_error (error);
+  int n3[3];
+  double h3[3];
+  tb_fe_model_get_dims (V3, n3, h3);
+  g_assert_cmpint (n3[0], ==, 21);
+  for (int lc = 0; lc < 2; lc++)
+    {
+      double res[2][6] = { { 0 } };
+      for (int which = 0; which < 2; which++)
+        {
+          const TbFeModel *M = which ? V3 : V;
+          int n[3];
+          double h[3];
+          tb_fe_model_get_dims (M, n, h);
+          const double *f = tb_fe_model_get_forces (M, lc);
+          for (gsize q = 0; q < tb_fe_model_n_nodes (M); q++)
+            {
+              double X[3] = { (q % (n[0] + 1)) * h[0], ((q / (n[0] + 1)) % (n[1] + 1)) * h[1], (q / ((gsize) (n[0] + 1) * (n[1] + 1))) * h[2] };
+              const double *F = f + q * 3;
+              for (int c = 0; c < 3; c++)
+                res[which][c] += F[c];
+              res[which][3] += X[1] * F[2] - X[2] * F[1];
+              res[which][4] += X[2] * F[0] - X[0] * F[2];
+              res[which][5] += X[0] * F[1] - X[1] * F[0];
+            }
+        }
+      double scale = 0;
+      for (int c = 0; c < 6; c++)
+        scale = MAX (scale, fabs (res[0][c]));
+      for (int c = 0; c < 6; c++)
+        g_assert_cmpfloat (fabs (res[1][c] - res[0][c]), <=, 1e-9 * MAX (scale, 1.0));
+    }
+  g_autoptr(TbFeSolver) SV3 = tb_fe_solver_new (V3, &s, &error);
+  g_assert_no_error (error);
+  g_assert_true (tb_fe_solve (SV3, NULL, NULL, NULL, &error));
+  gsize nd3 = tb_fe_model_n_dofs (V3);
+  g_autofree double *R3 = g_new (double, nd3);
+  tb_fe_solver_reactions (SV3, 0, R3);
+  const double *f3 = tb_fe_model_get_forces (V3, 0);
+  double rmax = 0, fsum = 0;
+  for (gsize d = 0; d < nd3; d++)
+    {
+      fsum += fabs (f3[d]);
+      if (tb_fe_model_is_constrained (V3, d))
+        rmax = MAX (rmax, fabs (R3[d]));
+    }
+  g_test_message ("upscaled x3: max reaction / sum |f| = %.3g", rmax / fsum);
+  g_assert_cmpfloat (rmax / fsum, <=, 1e-9);
+  /* a VOI outside the model, and one on void only */
+  TbBox out = { 10, 2, 5, 7, 6, 8 };
+  g_autoptr(TbFeModel) bad = tb_fe_localize (SW, &out, 1, &error);
+  g_assert_null (bad);
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_OUTSIDE);
+}
+
+/* the options agree: Galerkin / rediscretized, Chebyshev / Jacobi, 1 level (Jacobi-PCG), 2D */
+static void
+test_options_agree (void)
+{
+  for (int dim = 2; dim <= 3; dim++)
+    {
+      g_autoptr(TbFeModel) m = graded_model (dim == 3 ? 11 : 37, dim == 3 ? 9 : 29, dim == 3 ? 13 : 1);
+      tb_fe_model_fix_plane (m, TB_AXIS_X, 0, TB_FE_XYZ);
+      tb_fe_model_add_spring (m, tb_fe_model_node (m, 3, 3, 0), 1, 50.0);
+      int lc = tb_fe_model_add_load_case (m, "shear", 1);
+      int n[3];
+      tb_fe_model_get_dims (m, n, NULL);
+      for (int e = 0; e < n[1]; e++)
+        tb_fe_model_add_pressure (m, lc, (gsize) n[0] - 1 + (gsize) n[0] * e, TB_FE_FACE_XMAX, 1.5);
+      double ref = 0;
+      for (int v = 0; v < 5; v++)
+        {
+          TbFeSettings s;
+          tb_fe_settings_init (&s);
+          s.rtol = 1e-11;
+          s.max_iter = 5000;
+          if (v == 1) s.coarse = TB_FE_COARSE_REDISCRETIZED;
+          if (v == 2) s.smoother = TB_FE_SMOOTHER_JACOBI;
+          if (v == 3) s.levels = 1;
+          if (v == 4) s.levels = 2;
+          g_autoptr(GError) error = NULL;
+          g_autoptr(TbFeSolver) S = tb_fe_solver_new (m, &s, &error);
+          g_assert_no_error (error);
+          g_assert_true (tb_fe_solve (S, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          TbFeCaseStats st;
+          tb_fe_solver_get_stats (S, lc, &st);
+          g_autofree char *desc = tb_fe_settings_describe (&s);
+          g_test_message ("dim %d variant %d: %d iterations, compliance %.12g (%s)", dim, v, st.iterations, st.compliance, desc);
+          if (v == 0)
+            ref = st.compliance;
+          /* energy error ~ rtol^2 cond: all variants agree far below 1e-9 */
+          tb_assert_rel (st.compliance, ref, 1e-9);
+          g_assert_cmpfloat (st.rel_residual, <=, 1e-10);
+        }
+    }
+}
+
+/* set_density re-uses the solver (warm start) and gives the same answer as a fresh solver */
+static void
+test_reuse (void)
+{
+  g_autoptr(TbFeModel) m = graded_model (12, 10, 9);
+  tb_fe_model_fix_plane (m, TB_AXIS_Z, 0, TB_FE_XYZ);
+  int lc = tb_fe_model_add_load_case (m, "top", 1);
+  double f[3] = { 1, 0, -3 };
+  tb_fe_model_add_force (m, lc, tb_fe_model_node (m, 6, 5, 9), f);
+  TbFeSettings s;
+  tb_fe_settings_init (&s);
+  s.rtol = 1e-10;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TbFeSolver) S = tb_fe_solver_new (m, &s, &error);
+  g_assert_true (tb_fe_solve (S, NULL, NULL, NULL, &error));
+  TbFeCaseStats st0, st1;
+  tb_fe_solver_get_stats (S, lc, &st0);
+  gsize ne = tb_fe_model_n_elements (m);
+  g_autofree float *rho = g_memdup2 (tb_fe_model_get_density (m), ne * sizeof (float));
+  for (gsize e = 0; e < ne; e++)
+    rho[e] = MIN (1.0f, rho[e] * 1.01f);
+  g_assert_true (tb_fe_solver_set_density (S, rho, &error));
+  g_assert_true (tb_fe_solve (S, NULL, NULL, NULL, &error));
+  tb_fe_solver_get_stats (S, lc, &st1);
+  /* a 1 % change: the warm start needs fewer iterations than the cold one */
+  g_test_message ("cold %d iterations, warm %d", st0.iterations, st1.iterations);
+  g_assert_cmpint (st1.iterations, <, st0.iterations);
+  g_autoptr(TbFeSolver) S2 = tb_fe_solver_new (m, &s, &error);
+  g_assert_true (tb_fe_solve (S2, NULL, NULL, NULL, &error));
+  TbFeCaseStats st2;
+  tb_fe_solver_get_stats (S2, lc, &st2);
+  tb_assert_rel (st1.compliance, st2.compliance, 1e-9);
+  /* weighted energy sensitivity: -p rho^(p-1) (E0-Emin) ue'K0ue sums to -p * (E - Emin) part of c */
+  g_autofree double *en = g_new (double, ne);
+  tb_fe_solver_element_energy (S, -1, en);
+  g_assert_cmpfloat (en[0], >=, 0);
+}
+
+static void
+test_bad_input (void)
+{
+  double h[3] = { 1, 1, 1 };
+  g_autoptr(GError) error = NULL;
+  /* zero or negative dims, bad spacing */
+  g_assert_null (tb_fe_model_new (0, 4, 4, h, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_INVALID);
+  g_clear_error (&error);
+  double hb[3] = { 1, -1, 1 };
+  g_assert_null (tb_fe_model_new (4, 4, 4, hb, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_INVALID);
+  g_clear_error (&error);
+  /* too large for memory: refused from the estimate, before allocating */
+  g_assert_null (tb_fe_model_new (20000, 20000, 20000, h, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_TOO_LARGE);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_autoptr(TbFeModel) m = tb_fe_model_new (4, 4, 4, h, &error);
+  /* NaN and negative densities */
+  float rho[64];
+  for (int e = 0; e < 64; e++)
+    rho[e] = 1;
+  rho[17] = NAN;
+  g_assert_false (tb_fe_model_set_density (m, rho, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_NONFINITE);
+  g_clear_error (&error);
+  rho[17] = -0.1f;
+  g_assert_false (tb_fe_model_set_density (m, rho, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_NONFINITE);
+  g_clear_error (&error);
+  g_assert_cmpfloat (tb_fe_model_get_density (m)[17], ==, 1.0f);  /* untouched */
+  /* bad material */
+  g_assert_false (tb_fe_model_set_material (m, 1000, 1e-3, 0.5, 3, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_INVALID);
+  g_clear_error (&error);
+  /* no supports: singular */
+  int lc = tb_fe_model_add_load_case (m, "free", 1);
+  double f[3] = { 0, 0, 1 };
+  tb_fe_model_add_force (m, lc, tb_fe_model_node (m, 4, 4, 4), f);
+  TbFeSolver *S = tb_fe_solver_new (m, NULL, &error);
+  g_assert_null (S);
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR);
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  /* one fixed node only: rotation left free -> singular coarse grid */
+  tb_fe_model_fix (m, 0, TB_FE_XYZ);
+  S = tb_fe_solver_new (m, NULL, &error);
+  if (S == NULL)
+    {
+      g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR);
+      g_test_message ("%s", error->message);
+      g_clear_error (&error);
+    }
+  else
+    {
+      g_assert_false (tb_fe_solve (S, NULL, NULL, NULL, &error));
+      g_assert_nonnull (error);
+      g_test_message ("%s", error->message);
+      g_clear_error (&error);
+      tb_fe_solver_free (S);
+    }
+  /* a load on a node with only void around it: a warning, and the solve still finishes */
+  tb_fe_model_fix_plane (m, TB_AXIS_Z, 0, TB_FE_XYZ);
+  for (int e = 0; e < 64; e++)
+    rho[e] = (e % 4 == 3 && e / 16 == 3) ? 0.0f : 1.0f;
+  rho[63] = rho[62] = rho[59] = rho[58] = 0.0f;  /* elements around the corner node (4,4,4) */
+  rho[47] = rho[46] = rho[43] = rho[42] = 0.0f;
+  g_assert_true (tb_fe_model_set_density (m, rho, &error));
+  S = tb_fe_solver_new (m, NULL, &error);
+  g_assert_no_error (error);
+  g_test_expect_message ("Trabecula", G_LOG_LEVEL_WARNING, "*no stiff element attached*");
+  gboolean ok = tb_fe_solve (S, NULL, NULL, NULL, &error);
+  g_test_assert_expected_messages ();
+  g_assert_no_error (error);
+  g_assert_true (ok);
+  tb_fe_solver_free (S);
+  /* export into a folder that does not exist: error, no file left */
+  g_assert_false (tb_fe_export_ccx (m, "/nonexistent-dir/x.inp", 0, &error));
+  g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_IO);
+  g_clear_error (&error);
+  /* cancellation ends the solve with G_IO_ERROR_CANCELLED */
+  g_autoptr(GCancellable) c = g_cancellable_new ();
+  g_cancellable_cancel (c);
+  S = tb_fe_solver_new (m, NULL, &error);
+  g_assert_false (tb_fe_solve (S, c, NULL, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+  tb_fe_solver_free (S);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/fe/localize", test_localize);
+  g_test_add_func ("/fe/options-agree", test_options_agree);
+  g_test_add_func ("/fe/reuse", test_reuse);
+  g_test_add_func ("/fe/bad-input", test_bad_input);
+  return g_test_run ();
+}
