@@ -142,9 +142,9 @@ test_exact_skip (void)
       wards_edge[d] = ph->wards_centre[d] + 6.0 * ph->neck_axis[d];
     }
   double canal[3] = { 0, 0, -72 };
-  check_exact (junction, 1.5, 0.05);
-  check_exact (wards_edge, 1.5, 0.05);
-  check_exact (lm.greater_trochanter, 1.5, 0.05);
+  check_exact (junction, 1.0, 0.05);
+  check_exact (wards_edge, 1.0, 0.05);
+  check_exact (lm.greater_trochanter, 1.0, 0.05);
   check_exact (canal, 2.0, 0.1);
   check_exact (lm.head_centre, 6.25, 0.625);   /* clinical voxels */
 }
