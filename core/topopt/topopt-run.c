@@ -439,6 +439,13 @@ tb_topopt_run_set_report_func (TbTopoptRun *run, TbTopoptReportFunc func, gpoint
   run->report_data = user_data;
 }
 
+/* The tolerance a constraint is measured against: volfrac, eps1 or eps2. */
+static double
+constraint_scale (TbTopoptRun *run, int i)
+{
+  return run->bone == NULL ? run->s.volfrac : i < run->bone->n_levels ? run->bone->eps1 : run->bone->eps2;
+}
+
 /* Largest constraint value relative to its tolerance (<= 0: feasible). */
 static double
 violation (TbTopoptRun *run, const double *g)
@@ -446,8 +453,7 @@ violation (TbTopoptRun *run, const double *g)
   double v = -G_MAXDOUBLE;
   for (int i = 0; i < run->m; i++)
     {
-      double scale = run->bone == NULL ? run->s.volfrac : i < run->bone->n_levels ? run->bone->eps1 : run->bone->eps2;
-      v = MAX (v, g[i] / scale);
+      v = MAX (v, g[i] / constraint_scale (run, i));
     }
   return v;
 }
@@ -566,7 +572,7 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
       for (int i = 0; i < run->m; i++)
         {
           /* constraints scaled to order 1: g / tolerance */
-          double scale = run->bone == NULL ? s->volfrac : i < run->bone->n_levels ? run->bone->eps1 : run->bone->eps2;
+          double scale = constraint_scale (run, i);
           double *row = run->dg + (gsize) i * n;
           run->fval[i] = run->g[i] / scale;
           if (run->bone != NULL && i == run->bone->n_levels)
@@ -655,7 +661,7 @@ finish (TbTopoptRun *run)
         }
       int worst = 0;
       for (int i = 1; i < run->m; i++)
-        if (run->g[i] > run->g[worst])
+        if (run->g[i] / constraint_scale (run, i) > run->g[worst] / constraint_scale (run, worst))
           worst = i;
       gboolean bw = worst == run->bone->n_levels;
       double tol = bw ? run->bone->eps2 : run->bone->eps1;
