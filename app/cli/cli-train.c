@@ -33,6 +33,7 @@ tb_cli_train (int argc, char **argv)
   g_autofree char *cmd = g_strjoinv (" ", argv);
   int threads = 0;
   gint64 seed = 1;
+  double max_minutes = 0;
   GOptionEntry entries[] = {
     { "data", 'd', 0, G_OPTION_ARG_FILENAME, &data, "Dataset folder made by make-pairs", "DIR" },
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Output folder: model.safetensors, log.csv, checkpoints", "DIR" },
@@ -52,6 +53,7 @@ tb_cli_train (int argc, char **argv)
     { "weight-decay", 0, 0, G_OPTION_ARG_DOUBLE, &p.weight_decay, "AdamW weight decay (1e-4)", "W" },
     { "clip", 0, 0, G_OPTION_ARG_DOUBLE, &p.clip_norm, "Gradient norm clip (1, 0 = off)", "NORM" },
     { "seed", 0, 0, G_OPTION_ARG_INT64, &seed, "Seed of weights and batches (1)", "N" },
+    { "max-minutes", 0, 0, G_OPTION_ARG_DOUBLE, &max_minutes, "Stop after the epoch that passes this wall time (0 = none)", "MIN" },
     { "resume", 0, 0, G_OPTION_ARG_NONE, &p.resume, "Continue from OUT/checkpoint.safetensors", NULL },
     { "threads", 'j', 0, G_OPTION_ARG_INT, &threads, "Threads (default: OpenMP's)", "N" },
     { NULL }
@@ -69,6 +71,7 @@ tb_cli_train (int argc, char **argv)
   if (loss != NULL)
     p.loss = loss;
   p.seed = (guint64) seed;
+  p.max_seconds = 60.0 * max_minutes;
   p.dataset = data;
   p.out_dir = out;
   p.command_line = cmd;

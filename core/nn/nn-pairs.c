@@ -9,9 +9,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-/* PSF margin in LR voxels around the patches: the default PSF (1 mm FWHM, sigma 0.42 mm = 0.7 voxel)
- * reaches < 1e-3 of its peak within 3 voxels, so pixels further in do not see the block's edge. */
-#define PAIRS_MARGIN 3
+/* PSF margin in LR voxels around the patches: the default PSF (1 mm FWHM, sigma 0.42 mm = 0.68 voxel)
+ * has 3 sigma = 2.04 voxels, so pixels 2 voxels in barely see the block's edge (weight < 0.3 %). */
+#define PAIRS_MARGIN 2
 
 static const TbRegion trabecular_regions[] = {
   TB_REGION_HEAD, TB_REGION_NECK, TB_REGION_WARDS, TB_REGION_INTERTROCHANTER,

@@ -350,9 +350,26 @@ tb_nn_net_load (const char *path, GError **error)
     }
   if (used != g_hash_table_size (tensors))
     {
+      /* name the first tensor (in sorted order) that the architecture does not use */
+      g_autofree gpointer *names = (gpointer *) g_hash_table_get_keys_as_array (tensors, NULL);
+      qsort (names, g_hash_table_size (tensors), sizeof (gpointer), compare_str);
+      const char *extra = NULL;
+      for (guint i = 0; i < g_hash_table_size (tensors) && extra == NULL; i++)
+        {
+          gboolean known = FALSE;
+          for (guint j = 0; j < tb_nn_net_n_layers (net) && !known; j++)
+            {
+              TbNnLayer *l = tb_nn_net_get_layer (net, j);
+              known = l->name != NULL && g_str_has_prefix (names[i], l->name)
+                      && (strcmp ((char *) names[i] + strlen (l->name), ".weight") == 0
+                          || strcmp ((char *) names[i] + strlen (l->name), ".bias") == 0);
+            }
+          if (!known)
+            extra = names[i];
+        }
       g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_MISMATCH,
-                   "%s holds %u tensors, the architecture %s uses %u: extra tensors", path,
-                   g_hash_table_size (tensors), a.arch, used);
+                   "%s: tensor %s is not part of architecture %s at scale %d: the metadata (scale, blocks, "
+                   "features) does not describe these tensors", path, extra != NULL ? extra : "?", a.arch, a.scale);
       return NULL;
     }
   GHashTableIter it;

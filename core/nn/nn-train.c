@@ -186,6 +186,7 @@ tb_nn_train (const TbNnTrainParams *p, GCancellable *cancellable, TbProgressFunc
   g_autofree guint8 *aug = g_new (guint8, p->batch);
   g_autofree guint *perm = g_new (guint, n);
   gint64 t_start = g_get_monotonic_time ();
+  int stopped = 0;
   int done_steps = 0, todo_steps = (total_epochs - first_epoch) * steps;
   Validation v;
 
@@ -271,6 +272,11 @@ tb_nn_train (const TbNnTrainParams *p, GCancellable *cancellable, TbProgressFunc
         return FALSE;
       if (disc != NULL && adv && (!tb_nn_net_save (disc, ckpt_d, error) || !tb_nn_adam_save (dadam, ckpt_dadam, NULL, error)))
         return FALSE;
+      if (p->max_seconds > 0 && secs > p->max_seconds && epoch + 1 < total_epochs)
+        {
+          stopped = epoch + 1;
+          break;
+        }
     }
 
   /* the model file: architecture, normalization, recipe, provenance, validation */
@@ -288,7 +294,13 @@ tb_nn_train (const TbNnTrainParams *p, GCancellable *cancellable, TbProgressFunc
                                              ", 8 square symmetries; adversarial %d epochs (LSGAN PatchGAN, weight %g)",
                                              p->loss, p->epochs, steps, p->batch, p->lr, p->lr_min, p->weight_decay,
                                              p->clip_norm, p->seed, p->adv_epochs, p->adv_weight);
-  tb_nn_net_set_meta (net, "recipe", recipe);
+  if (stopped > 0)
+    {
+      g_autofree char *r2 = g_strdup_printf ("%s; STOPPED by the time limit (%g s) after epoch %d", recipe, p->max_seconds, stopped);
+      tb_nn_net_set_meta (net, "recipe", r2);
+    }
+  else
+    tb_nn_net_set_meta (net, "recipe", recipe);
   g_autofree char *prov = json_string_of (m);
   tb_nn_net_set_meta (net, "provenance", prov);
   g_autofree char *valid = g_strdup_printf ("held-out seeds, %u pairs: L1 %.4f, PSNR %.2f dB (linear upsampling %.2f dB)",

@@ -172,6 +172,7 @@ typedef struct {
   double lr, lr_min, weight_decay, clip_norm, adv_weight;
   guint64 seed;
   gboolean resume;
+  double max_seconds;        /* > 0: stop after the epoch that passes it (recorded in the recipe) */
   const char *command_line;  /* recorded in the model's metadata */
 } TbNnTrainParams;
 
