@@ -16,6 +16,7 @@ struct _TbPipelinePanel
   TbJobRunner *runner;
   GSignalGroup *runner_signals;
   char *status[TB_N_STEPS];
+  gint64 last_text_us;
 };
 
 G_DEFINE_FINAL_TYPE (TbPipelinePanel, tb_pipeline_panel, GTK_TYPE_WIDGET)
@@ -95,6 +96,11 @@ update_job_card (TbPipelinePanel *self)
     gtk_progress_bar_pulse (GTK_PROGRESS_BAR (self->job_progress));
   else
     gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (self->job_progress), CLAMP (f, 0, 1));
+  /* texts change at most 4 times a second: a label's new text relayouts the window, the bar does not */
+  gint64 now = g_get_monotonic_time ();
+  if (busy && now - self->last_text_us < 250000 && self->last_text_us != 0)
+    return;
+  self->last_text_us = busy ? now : 0;
   const char *msg = busy ? tb_job_runner_get_message (r) : NULL;
   gtk_label_set_text (GTK_LABEL (self->job_message), msg != NULL ? msg : "");
   double eta = busy ? tb_job_runner_get_eta (r) : -1;

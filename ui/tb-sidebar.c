@@ -247,6 +247,7 @@ rebuild_loads (TbSidebar *self)
       GtkWidget *row = gtk_list_box_row_new ();
       GtkWidget *box = label_row (lc->name, NULL);
       GtkWidget *w = gtk_spin_button_new_with_range (0, 100, 0.1);
+      gtk_orientable_set_orientation (GTK_ORIENTABLE (w), GTK_ORIENTATION_VERTICAL);
       gtk_spin_button_set_digits (GTK_SPIN_BUTTON (w), 2);
       gtk_spin_button_set_value (GTK_SPIN_BUTTON (w), lc->weight);
       gtk_widget_set_tooltip_text (w, _("Weight of this load case (daily cycles)"));
@@ -409,6 +410,8 @@ add_spin_grid (GtkWidget *grid, int row, const char *label, double lo, double hi
   for (int a = 0; a < 3; a++)
     {
       spins[a] = gtk_spin_button_new_with_range (lo, hi, step);
+      /* vertical: the +/- buttons above and below, so three fit side by side in a narrow sidebar */
+      gtk_orientable_set_orientation (GTK_ORIENTABLE (spins[a]), GTK_ORIENTATION_VERTICAL);
       gtk_spin_button_set_digits (GTK_SPIN_BUTTON (spins[a]), 1);
       gtk_editable_set_width_chars (GTK_EDITABLE (spins[a]), 5);
       gtk_widget_set_hexpand (spins[a], TRUE);
@@ -460,6 +463,7 @@ tb_sidebar_init (TbSidebar *self)
   gtk_widget_add_css_class (l, "caption");
   gtk_grid_attach (GTK_GRID (self->load_editor), l, 0, 2, 2, 1);
   self->load_spins[6] = gtk_spin_button_new_with_range (0, 100, 0.5);
+  gtk_orientable_set_orientation (GTK_ORIENTABLE (self->load_spins[6]), GTK_ORIENTATION_VERTICAL);
   gtk_spin_button_set_digits (GTK_SPIN_BUTTON (self->load_spins[6]), 1);
   g_signal_connect (self->load_spins[6], "value-changed", G_CALLBACK (on_load_spin_changed), self);
   gtk_grid_attach (GTK_GRID (self->load_editor), self->load_spins[6], 2, 2, 2, 1);

@@ -8,18 +8,6 @@
 #include "tb-stage-fe.h"
 #include "phantom/tb-phantom.h"
 
-/* The hip load cases of Beaupré, Orr & Carter (1990, J Orthop Res 8:651), as used by Jang & Kim:
- * joint-reaction force on the head and abductor force on the greater trochanter, angles in the
- * frontal plane from the shaft axis; weights by daily cycles (6000, 2000, 2000). */
-static const struct {
-  const char *name;
-  double joint, joint_deg, abductor, abductor_deg, weight;
-} hip_cases[] = {
-  { N_("One-legged stance"), 2317, 24, 703, 28, 0.6 },
-  { N_("Abduction"), 1158, -15, 351, -8, 0.2 },
-  { N_("Adduction"), 1548, 56, 468, 35, 0.2 },
-};
-
 static void
 normalize (double v[3])
 {
@@ -45,19 +33,23 @@ tb_stage_add_hip_presets (TbDocument *doc, GError **error)
   const double *ax = lm.shaft_axis, *fn = lm.frontal_normal;
   double lat[3] = { fn[1] * ax[2] - fn[2] * ax[1], fn[2] * ax[0] - fn[0] * ax[2], fn[0] * ax[1] - fn[1] * ax[0] };
   normalize (lat);
+  /* the FE stage's cases (Carter, Orr & Fyhrie 1989; Beaupré, Orr & Carter 1990) and its directions:
+   * the joint force points distally, tilted laterally by its angle; the abductor proximally, medially */
+  guint n_cases;
+  const TbFeHipCase *hip_cases = tb_fe_hip_cases_default (&n_cases);
   tb_document_begin_edit (doc, _("Hip load presets"));
-  for (guint c = 0; c < G_N_ELEMENTS (hip_cases); c++)
+  for (guint c = 0; c < n_cases; c++)
     {
-      guint ci = tb_document_add_load_case (doc, _(hip_cases[c].name), hip_cases[c].weight);
-      double a = hip_cases[c].joint_deg * G_PI / 180, b = hip_cases[c].abductor_deg * G_PI / 180;
+      guint ci = tb_document_add_load_case (doc, hip_cases[c].name, hip_cases[c].weight);
+      double a = hip_cases[c].joint_angle * G_PI / 180, b = hip_cases[c].abductor_angle * G_PI / 180;
       TbDocLoad joint = { .kind = TB_LOAD_FORCE, .radius = 0.5 * lm.head_radius };
       TbDocLoad abductor = { .kind = TB_LOAD_FORCE, .radius = 5 };
       for (int k = 0; k < 3; k++)
         {
           /* joint: pushes the head distally and laterally; abductor: pulls medially and proximally */
           double d = -cos (a) * ax[k] + sin (a) * lat[k];
-          joint.vector[k] = hip_cases[c].joint * d;
-          abductor.vector[k] = hip_cases[c].abductor * (cos (b) * ax[k] - sin (b) * lat[k]);
+          joint.vector[k] = hip_cases[c].joint_force * d;
+          abductor.vector[k] = hip_cases[c].abductor_force * (cos (b) * ax[k] - sin (b) * lat[k]);
           abductor.point[k] = lm.greater_trochanter[k];
         }
       double dir[3] = { joint.vector[0], joint.vector[1], joint.vector[2] };

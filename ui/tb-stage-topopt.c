@@ -214,62 +214,6 @@ on_doc_changed (TbDocument *doc, guint what, ToJob *t)
   g_mutex_unlock (&t->lock);
 }
 
-/* The VOI loaded by apparent stresses: the same model as tb_topopt_voi_model_stress (tractions
- * sigma.n on the outer faces, an equilibrated load, and a statically determinate 3-2-1 support).
- * It is built here because that function shares an object file with the localized model, which
- * needs the FE stage's tb_fe_localize, not yet in the library; switch to it when it is. */
-static TbFeModel *
-voi_model_stress (const TbVolume *rho0, int upscale, int n_cases, const double (*stress)[6],
-                  const double *weights, GError **error)
-{
-  if (rho0->nx < 2 || rho0->ny < 2 || rho0->nz < 2)
-    {
-      g_set_error (error, TB_DOCUMENT_ERROR, TB_DOCUMENT_ERROR_INVALID,
-                   _("The VOI covers %d x %d x %d voxels: make it at least 2 voxels on each side"),
-                   rho0->nx, rho0->ny, rho0->nz);
-      return NULL;
-    }
-  double h[3];
-  int n[3] = { rho0->nx * upscale, rho0->ny * upscale, rho0->nz * upscale };
-  for (int d = 0; d < 3; d++)
-    h[d] = rho0->spacing[d] / upscale;
-  TbFeModel *model = tb_fe_model_new (n[0], n[1], n[2], h, error);
-  if (model == NULL)
-    return NULL;
-  const double origin[3] = { rho0->origin[0] - rho0->spacing[0] / 2, rho0->origin[1] - rho0->spacing[1] / 2,
-                             rho0->origin[2] - rho0->spacing[2] / 2 };
-  tb_fe_model_set_origin (model, origin);
-  tb_fe_model_fix (model, tb_fe_model_node (model, 0, 0, 0), TB_FE_XYZ);
-  tb_fe_model_fix (model, tb_fe_model_node (model, n[0], 0, 0), TB_FE_Y | TB_FE_Z);
-  tb_fe_model_fix (model, tb_fe_model_node (model, 0, n[1], 0), TB_FE_Z);
-  for (int lc = 0; lc < n_cases; lc++)
-    {
-      g_autofree char *name = g_strdup_printf ("stress %d", lc + 1);
-      int id = tb_fe_model_add_load_case (model, name, weights[lc]);
-      const double *s = stress[lc];
-      const double sig[3][3] = { { s[0], s[3], s[5] }, { s[3], s[1], s[4] }, { s[5], s[4], s[2] } };
-      for (int axis = 0; axis < 3; axis++)
-        for (int side = 0; side < 2; side++)
-          {
-            int a1 = (axis + 1) % 3, a2 = (axis + 2) % 3;
-            double t[3];
-            for (int c = 0; c < 3; c++)
-              t[c] = sig[c][axis] * (side ? 1.0 : -1.0);
-            for (int q = 0; q < n[a2]; q++)
-              for (int p = 0; p < n[a1]; p++)
-                {
-                  int ijk[3];
-                  ijk[axis] = side ? n[axis] - 1 : 0;
-                  ijk[a1] = p;
-                  ijk[a2] = q;
-                  gsize e = ijk[0] + (gsize) n[0] * (ijk[1] + (gsize) n[1] * ijk[2]);
-                  tb_fe_model_add_traction (model, id, e, (TbFeFace) (2 * axis + side), t);
-                }
-          }
-    }
-  return model;
-}
-
 TbJob *
 tb_stage_job_topopt (TbDocument *doc, guint voi_id, gpointer charts[3], GError **error)
 {
@@ -314,7 +258,7 @@ tb_stage_job_topopt (TbDocument *doc, guint voi_id, gpointer charts[3], GError *
   t->settings.Emin = t->settings.E0 * 1e-9;
   t->max_iterations = (int) tb_document_get_setting (doc, "to-iterations", 30);
   t->settings.max_iterations = t->max_iterations;
-  t->model = voi_model_stress (rho0, t->settings.upscale, n_cases, (const double (*)[6]) stress,
+  t->model = tb_topopt_voi_model_stress (rho0, t->settings.upscale, n_cases, (const double (*)[6]) stress,
                                          t->weights, error);
   if (t->model == NULL)
     {

@@ -6,6 +6,7 @@
  * wipe, undo/redo, sessions, bad input, and screenshots of each state. Later steps use the state the
  * earlier ones left, so the cases run in order in one window. */
 #include <math.h>
+#include <time.h>
 #include <glib/gstdio.h>
 #include "gui-test.h"
 #include "tb-window.h"
@@ -17,6 +18,7 @@ static TbDocument *doc;
 static guint voi_id;
 static char *tmpdir;
 static GdkTexture *shots[8];
+static double demo_seconds;
 
 static gboolean has_image (gpointer d) { return tb_document_get_image (doc) != NULL; }
 static gboolean runner_idle (gpointer d) { return !tb_job_runner_get_busy (tb_window_get_runner (d != NULL ? d : win)); }
@@ -56,7 +58,8 @@ test_demo_opens (void)
   gint64 t0 = g_get_monotonic_time ();
   tb_window_open_demo (win, 1.5);
   g_assert_true (gui_wait (has_image, NULL, 90));
-  g_test_message ("demo femur at 1.5 mm opened in %.1f s", (g_get_monotonic_time () - t0) / 1e6);
+  demo_seconds = (g_get_monotonic_time () - t0) / 1e6;
+  g_test_message ("demo femur at 1.5 mm opened in %.1f s", demo_seconds);
   TbVolume *ct = tb_document_get_image (doc);
   g_assert_cmpfloat_with_epsilon (ct->spacing[0], 1.5, 1e-12);
   g_assert_nonnull (tb_document_get_phantom (doc));
@@ -143,16 +146,30 @@ test_calibrate_segment_fe (void)
 }
 
 /* The responsiveness probe: a 10 ms timeout on the main loop records the longest gap. */
-typedef struct { gint64 last; gint64 max_gap; guint n; } Probe;
+typedef struct { gint64 last, last_cpu; gint64 max_gap, max_cpu; guint n; } Probe;
+
+/* CPU time of the calling (main) thread, µs: what the main loop itself spent between two ticks,
+ * whatever other processes on a shared machine take from it. */
+static gint64
+thread_cpu_us (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * G_USEC_PER_SEC + ts.tv_nsec / 1000;
+}
 
 static gboolean
 probe_tick (gpointer data)
 {
   Probe *p = data;
-  gint64 now = g_get_monotonic_time ();
+  gint64 now = g_get_monotonic_time (), cpu = thread_cpu_us ();
   if (p->last != 0)
-    p->max_gap = MAX (p->max_gap, now - p->last);
+    {
+      p->max_gap = MAX (p->max_gap, now - p->last);
+      p->max_cpu = MAX (p->max_cpu, cpu - p->last_cpu);
+    }
   p->last = now;
+  p->last_cpu = cpu;
   p->n++;
   return G_SOURCE_CONTINUE;
 }
@@ -179,7 +196,7 @@ static void
 test_live_topopt_pause_cancel (void)
 {
   tb_document_select_voi (doc, voi_id);
-  tb_document_set_setting (doc, "to-iterations", 60);
+  tb_document_set_setting (doc, "to-iterations", 200);   /* longer than the test needs: it is cancelled */
   TbSliceView *axial = tb_window_get_slice_view (win, TB_AXIS_Z);
   double head[3];
   memcpy (head, tb_document_find_voi (doc, voi_id)->centre, sizeof head);
@@ -219,17 +236,25 @@ test_live_topopt_pause_cancel (void)
   tb_window_show_page (win, "charts");
   screenshot (2, "03-live-topology-optimization.png");
 
-  /* responsiveness: an idle main loop (as in the running app) for a while during the run */
+  /* responsiveness: an idle main loop (as in the running app) for 3 s during the run. Two numbers:
+   * the longest wall-clock gap between two 10 ms ticks, and the longest stretch of main-thread CPU
+   * time between two ticks (the work our main loop did in one go: what a stall of ours is). On a
+   * shared machine other processes lengthen the first; the second is ours alone and is asserted;
+   * the first is asserted when the machine is quiet (no-job baseline gap < 40 ms and the demo's
+   * QCT built in < 4 s, i.e. the CPU is ours). */
   probe.last = 0;
   probe.max_gap = 0;
-  loop_for (1500);
-  g_test_message ("main loop: longest gap %.1f ms while TO ran (%.1f ms with no job)", probe.max_gap / 1000.0,
-                  baseline / 1000.0);
-  if (baseline < 40 * 1000)
+  probe.max_cpu = 0;
+  loop_for (3000);
+  g_assert_true (tb_job_runner_get_busy (runner));
+  g_test_message ("main loop while TO ran: longest gap %.1f ms (%.1f ms with no job), longest main-thread "
+                  "CPU stretch %.1f ms", probe.max_gap / 1000.0, baseline / 1000.0, probe.max_cpu / 1000.0);
+  g_assert_cmpint (probe.max_cpu, <, 50 * 1000);
+  if (baseline < 40 * 1000 && demo_seconds < 4)
     g_assert_cmpint (probe.max_gap, <, 50 * 1000);
   else
-    g_test_message ("the machine stalls this process %.0f ms with no job running: the 50 ms bound is not judged",
-                    baseline / 1000.0);
+    g_test_message ("the machine is busy with other work (baseline gap %.0f ms, demo %.1f s): "
+                    "the wall-clock bound is not judged", baseline / 1000.0, demo_seconds);
   g_source_remove (probe_id);
 
   /* pause: no iterations while paused; a weight edited while paused is taken on resume */
