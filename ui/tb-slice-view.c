@@ -184,7 +184,21 @@ draw_image_layers (TbSliceView *self, cairo_t *cr, TbVolume *v, int index)
   if (self->base != NULL)
     tb_paint_slice_surface (cr, self->base, v, self->axis, 1.0);
 
-  /* Enhanced VOIs at their own resolution, in place of the clinical voxels they cover. */
+  TbMask *m = tb_document_get_mask (self->doc);
+  if (m != NULL && self->mask_rgba[3] > 0)
+    {
+      if (self->mask_surface == NULL || self->mask_volume != m || self->mask_index != index)
+        {
+          g_clear_pointer (&self->mask_surface, cairo_surface_destroy);
+          self->mask_surface = tb_render_slice_mask (m, self->axis, index, self->mask_rgba);
+          self->mask_volume = m;
+          self->mask_index = index;
+        }
+      /* The mask shares the image's grid (segmentation output). */
+      if (self->mask_surface != NULL)
+        tb_paint_slice_surface (cr, self->mask_surface, v, self->axis, 1.0);
+    
+  /* Enhanced VOIs at their own resolution, over the clinical voxels and the mask they cover. */
   double cursor[3], hu0, hu1;
   tb_document_get_cursor (self->doc, cursor);
   rho_to_hu_range (self, &hu0, &hu1);
@@ -205,21 +219,7 @@ draw_image_layers (TbSliceView *self, cairo_t *cr, TbVolume *v, int index)
           cairo_surface_destroy (s);
         }
     }
-
-  TbMask *m = tb_document_get_mask (self->doc);
-  if (m != NULL && self->mask_rgba[3] > 0)
-    {
-      if (self->mask_surface == NULL || self->mask_volume != m || self->mask_index != index)
-        {
-          g_clear_pointer (&self->mask_surface, cairo_surface_destroy);
-          self->mask_surface = tb_render_slice_mask (m, self->axis, index, self->mask_rgba);
-          self->mask_volume = m;
-          self->mask_index = index;
-        }
-      /* The mask shares the image's grid (segmentation output). */
-      if (self->mask_surface != NULL)
-        tb_paint_slice_surface (cr, self->mask_surface, v, self->axis, 1.0);
-    }
+}
 }
 
 static void
