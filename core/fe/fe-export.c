@@ -1,6 +1,7 @@
 /* fe-export.c — the model as a CalculiX / Abaqus input deck, to check Trabecula in another solver.
  * Node order: C3D8 / CPS4 number the bottom face counter-clockwise, then the top face (Abaqus manual,
  * "Three-dimensional solid element library"); our local node a = ax + 2ay + 4az maps as below.
+ * ccx reads at most 20 characters per field, so numbers are written with 15 significant digits.
  * C3D8 is the fully integrated trilinear brick (2x2x2 Gauss), the same element as ours. */
 #include "fe-private.h"
 
@@ -80,10 +81,10 @@ tb_fe_export_ccx (const TbFeModel *m, const char *path, int n_bins, GError **err
         {
           gsize n = tb_fe_model_node (m, i, j, k);
           if (dim == 3)
-            fprintf (f, "%" G_GSIZE_FORMAT ", %.17g, %.17g, %.17g\n", n + 1, m->origin[0] + i * m->h[0],
+            fprintf (f, "%" G_GSIZE_FORMAT ", %.15g, %.15g, %.15g\n", n + 1, m->origin[0] + i * m->h[0],
                      m->origin[1] + j * m->h[1], m->origin[2] + k * m->h[2]);
           else
-            fprintf (f, "%" G_GSIZE_FORMAT ", %.17g, %.17g\n", n + 1, m->origin[0] + i * m->h[0],
+            fprintf (f, "%" G_GSIZE_FORMAT ", %.15g, %.15g\n", n + 1, m->origin[0] + i * m->h[0],
                      m->origin[1] + j * m->h[1]);
         }
   for (int b = 0; b < n_mat; b++)
@@ -104,11 +105,11 @@ tb_fe_export_ccx (const TbFeModel *m, const char *path, int n_bins, GError **err
               fprintf (f, ", %" G_GSIZE_FORMAT, nodes[dim == 3 ? ccx_order[a] : ccx_order[a]] + 1);
             fprintf (f, "\n");
           }
-      fprintf (f, "*MATERIAL, NAME=M%d\n*ELASTIC\n%.17g, %.17g\n", b + 1, mat_E[b], m->nu);
+      fprintf (f, "*MATERIAL, NAME=M%d\n*ELASTIC\n%.15g, %.15g\n", b + 1, mat_E[b], m->nu);
       if (dim == 3)
         fprintf (f, "*SOLID SECTION, ELSET=EM%d, MATERIAL=M%d\n", b + 1, b + 1);
       else
-        fprintf (f, "*SOLID SECTION, ELSET=EM%d, MATERIAL=M%d\n%.17g\n", b + 1, b + 1, m->thickness);
+        fprintf (f, "*SOLID SECTION, ELSET=EM%d, MATERIAL=M%d\n%.15g\n", b + 1, b + 1, m->thickness);
     }
   if (m->spring != NULL)
     {
@@ -119,7 +120,7 @@ tb_fe_export_ccx (const TbFeModel *m, const char *path, int n_bins, GError **err
           {
             fprintf (f, "*ELEMENT, TYPE=SPRING1, ELSET=ES%" G_GSIZE_FORMAT "\n%" G_GSIZE_FORMAT ", %" G_GSIZE_FORMAT "\n",
                      id, id, d / dim + 1);
-            fprintf (f, "*SPRING, ELSET=ES%" G_GSIZE_FORMAT "\n%d\n%.17g\n", id, (int) (d % dim) + 1, m->spring[d]);
+            fprintf (f, "*SPRING, ELSET=ES%" G_GSIZE_FORMAT "\n%d\n%.15g\n", id, (int) (d % dim) + 1, m->spring[d]);
             id++;
           }
     }
@@ -129,12 +130,12 @@ tb_fe_export_ccx (const TbFeModel *m, const char *path, int n_bins, GError **err
       fprintf (f, "** load case %u: %s (weight %g)\n*STEP\n*STATIC\n*BOUNDARY, OP=NEW\n", lc + 1, C->name, C->weight);
       for (gsize d = 0; d < m->n_dofs; d++)
         if (m->fixed[d])
-          fprintf (f, "%" G_GSIZE_FORMAT ", %d, %d, %.17g\n", d / dim + 1, (int) (d % dim) + 1, (int) (d % dim) + 1,
+          fprintf (f, "%" G_GSIZE_FORMAT ", %d, %d, %.15g\n", d / dim + 1, (int) (d % dim) + 1, (int) (d % dim) + 1,
                    C->u_pres != NULL ? C->u_pres[d] : 0.0);
       fprintf (f, "*CLOAD, OP=NEW\n");
       for (gsize d = 0; d < m->n_dofs; d++)
         if (C->f[d] != 0)
-          fprintf (f, "%" G_GSIZE_FORMAT ", %d, %.17g\n", d / dim + 1, (int) (d % dim) + 1, C->f[d]);
+          fprintf (f, "%" G_GSIZE_FORMAT ", %d, %.15g\n", d / dim + 1, (int) (d % dim) + 1, C->f[d]);
       fprintf (f, "*NODE PRINT, NSET=NALL\nU\n*NODE PRINT, NSET=NALL\nRF\n*NODE FILE\nU\n*END STEP\n");
     }
   gboolean ok = !ferror (f);

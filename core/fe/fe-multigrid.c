@@ -482,7 +482,7 @@ cpu_coarse_solve (TbFeHierarchy *H, const double *b, double *x)
 {
   Level *L = &H->lv[H->nl - 1];
   memcpy (x, b, sizeof (double) * L->n_dofs);
-  LAPACKE_dpbtrs (LAPACK_COL_MAJOR, 'U', (int) L->n_dofs, L->kd, 1, L->band, L->kd + 1, x, (int) L->n_dofs);
+  LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'U', (int) L->n_dofs, L->kd, 1, L->band, L->kd + 1, x, (int) L->n_dofs);
   for (gsize d = 0; d < L->n_dofs; d++)
     if (L->fixed[d])
       x[d] = 0;

@@ -8,6 +8,7 @@
 #include "io-private.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <glib/gstdio.h>
 #include <tiffio.h>
@@ -358,6 +359,99 @@ find_spacing (TIFF *t, const TbIoReadOptions *opts, TbIoInfo *info, double spaci
   tb_io_fallback_spacing (opts, spacing, info);
 }
 
+/* ---- ImageJ's contiguous stacks ------------------------------------------------------------ */
+
+/* ImageJ saves stacks past 4 GiB (and some other writers any stack) as ONE page whose
+ * description says "images=N", with the N images stored uncompressed one after the other from
+ * the first strip on. Returns N when path is such a file (and where the data start), else 0. */
+static gint64
+imagej_contiguous_images (const char *path, const PageFormat *fmt, guint64 *offset, gboolean *swapped)
+{
+  TiffMessages m = { "" };
+  TIFF *t = tiff_open (path, "r", &m);
+  if (t == NULL)
+    return 0;
+  gint64 images = 0;
+  const char *desc = NULL;
+  guint16 compression = COMPRESSION_NONE;
+  TIFFGetFieldDefaulted (t, TIFFTAG_COMPRESSION, &compression);
+  if (TIFFGetField (t, TIFFTAG_IMAGEDESCRIPTION, &desc) && desc != NULL && g_str_has_prefix (desc, "ImageJ=")
+      && compression == COMPRESSION_NONE && !TIFFIsTiled (t))
+    {
+      const char *p = strstr (desc, "\nimages=");
+      if (p != NULL)
+        images = g_ascii_strtoll (p + strlen ("\nimages="), NULL, 10);
+      *offset = TIFFGetStrileOffset (t, 0);
+      *swapped = TIFFIsByteSwapped (t);
+      GStatBuf st;
+      guint64 bytes = (guint64) fmt->width * fmt->height * tb_io_pixel_size (fmt->type);
+      /* only when the file really holds them all; otherwise read the one page as usual */
+      if (images < 2 || g_stat (path, &st) != 0 || *offset == 0
+          || (double) *offset + (double) bytes * (double) images > (double) st.st_size)
+        images = 0;
+    }
+  TIFFClose (t);
+  return images;
+}
+
+static TbVolume *
+read_imagej_contiguous (const char *path, const PageFormat *fmt, gint64 images, guint64 offset,
+                        gboolean swapped, const TbIoReadOptions *opts, TbIoInfo *info,
+                        GCancellable *cancellable, GError **error)
+{
+  g_autofree char *base = g_path_get_basename (path);
+  g_autoptr(TbVolume) v = tb_io_volume_alloc (path, fmt->width, fmt->height, images, error);
+  if (v == NULL)
+    return NULL;
+  info->format = TB_IO_FORMAT_TIFF;
+  info->pixel_type = fmt->type;
+  info->n_files = 1;
+  TiffMessages m = { "" };
+  TIFF *t = tiff_open (path, "r", &m);
+  if (t == NULL)
+    {
+      g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_CORRUPT, "%s could not be reopened", base);
+      return NULL;
+    }
+  find_spacing (t, opts, info, v->spacing, v->origin);
+  TIFFClose (t);
+
+  const gsize slice = (gsize) fmt->width * fmt->height;
+  const gsize bytes = slice * tb_io_pixel_size (fmt->type);
+  FILE *f = g_fopen (path, "rb");
+  if (f == NULL || fseeko (f, (off_t) offset, SEEK_SET) != 0)
+    {
+      if (f != NULL)
+        fclose (f);
+      g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_CORRUPT, "%s could not be read", base);
+      return NULL;
+    }
+  g_autofree guint8 *buf = g_malloc (bytes);
+  gint64 last = g_get_monotonic_time ();
+  for (gint64 z = 0; z < images; z++)
+    {
+      if (fread (buf, 1, bytes, f) != bytes)
+        {
+          fclose (f);
+          g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_TRUNCATED, "%s ends inside image %" G_GINT64_FORMAT
+                       " of %" G_GINT64_FORMAT "; save it again", base, z + 1, images);
+          return NULL;
+        }
+      tb_io_pixels_to_float (buf, fmt->type, slice, swapped, 1.0, 0.0, v->data + (gsize) z * slice);
+      gint64 now = g_get_monotonic_time ();
+      if ((now - last > 100000 || z + 1 == images)
+          && (last = now, !tb_io_step (opts, cancellable, (double) (z + 1) / images, "Reading TIFF slices", error)))
+        {
+          fclose (f);
+          return NULL;
+        }
+    }
+  fclose (f);
+  g_strlcpy (info->note, "ImageJ contiguous stack: one TIFF page followed by the other images' raw data",
+             sizeof info->note);
+  return g_steal_pointer (&v);
+}
+
 /* ---- the stack ----------------------------------------------------------------------------- */
 
 TbVolume *
@@ -379,6 +473,15 @@ tb_io_tiff_read_files (const char *folder, char **files, const TbIoReadOptions *
     {
       g_set_error (error, TB_IO_ERROR, TB_IO_ERROR_CORRUPT, "%s has no image pages", (char *) paths->pdata[0]);
       return NULL;
+    }
+  if (n_files == 1 && n_pages == 1)
+    {
+      guint64 offset = 0;
+      gboolean swapped = FALSE;
+      gint64 images = imagej_contiguous_images (paths->pdata[0], &fmt, &offset, &swapped);
+      if (images > 1)
+        return read_imagej_contiguous (paths->pdata[0], &fmt, images, offset, swapped, opts, info,
+                                       cancellable, error);
     }
   g_autoptr(TbVolume) v = tb_io_volume_alloc (paths->pdata[0], fmt.width, fmt.height, (gint64) n_pages, error);
   if (v == NULL)

@@ -5,8 +5,10 @@
  *   sizeof_hdr 348 / 540 + magic "n+1"/"n+2"           NIfTI-1 / NIfTI-2 (libnifti2 parses the header)
  *   gzip magic 1f 8b holding a NIfTI header             .nii.gz
  *   a text header "Key = Value" with NDims/DimSize       MetaImage (.mhd; data LOCAL or a raw file)
- *   "DICM" at 128, or a DICOM group-0008 start           one DICOM slice
- *   a folder                                             its TIFF slices (or DICOM slices), natural sort
+ *   "DICM" at 128, or a bare DICOM dataset (group 0008)  one DICOM slice (uncompressed, little endian)
+ *   a folder                                             its TIFF slices (natural sort of names) or its
+ *                                                        DICOM series (sorted by ImagePositionPatient)
+ * TIFF resolution tags of 72 or 96 dpi are taken as "unknown" (what image editors write by default).
  * Every voxel becomes float32 (NIfTI: scl_slope/scl_inter applied; DICOM: RescaleSlope/Intercept).
  * Spacing: ImageJ metadata (spacing=, unit=) > TIFF resolution tags > NIfTI sform (sform_code > 0)
  * > NIfTI qform > MetaImage ElementSpacing > DICOM PixelSpacing/positions > the caller's fallback
@@ -15,7 +17,7 @@
  * translation as origin; for an oblique or permuted affine TbIoInfo.note says the rotation was dropped.
  *
  * Writing (always to a temporary name in the same folder, then renamed: nothing half-written):
- *   TIFF: multipage, one strip block per slice, uncompressed, with ImageJ metadata (ImageJ=, images=,
+ *   TIFF: multipage, uncompressed strips of ~256 KiB, with ImageJ metadata (ImageJ=, images=,
  *         slices=, unit=mm, spacing=, min=, max=, x/y/zorigin=) and XResolution/YResolution = 1/spacing,
  *         so ImageJ/Fiji opens it at the right scale; BigTIFF ("w8") when the data pass 4 GiB.
  *         UINT16 and UINT8 output is value-preserving, NOT rescaled: each voxel is rounded to the
@@ -76,8 +78,9 @@ typedef struct {
   int nx, ny, nz;
   double spacing[3], origin[3];  /* mm, as in the returned volume */
   const char *spacing_source;    /* "ImageJ metadata", "TIFF resolution tags", "NIfTI sform", "NIfTI qform",
-                                  * "MetaImage ElementSpacing", "DICOM PixelSpacing and slice positions",
-                                  * "given by the caller", "unknown: 1 mm assumed" */
+                                  * "NIfTI pixdim (no sform or qform)", "MetaImage ElementSpacing",
+                                  * "DICOM PixelSpacing and slice positions", "given by the caller",
+                                  * "unknown: 1 mm assumed" */
   double scl_slope, scl_inter;   /* value = slope * stored + inter (1, 0 when the file has no scaling) */
   double min, max, mean;         /* of the returned float voxels (finite ones) */
   guint n_files;                 /* files read (1, or the slices of a folder) */

@@ -12,6 +12,7 @@
 
 #include <lapacke.h>
 #include <math.h>
+#include <omp.h>
 
 #define LINE_SPACING 2.0  /* voxels */
 
@@ -85,7 +86,8 @@ walk_line (const TbMask *m, const TbMask *tv, const double p0[3], const double w
 
 double
 tb_morpho_anisotropy_in_region (const TbMask *m, const TbMask *tv, int n_directions, guint32 seed,
-                                double eigenvalues[3], double axes[9], GError **error)
+                                double eigenvalues[3], double axes[9],
+                                TbProgressFunc progress, gpointer user_data, GError **error)
 {
   n_directions = MAX (n_directions, 9);
   const double *sp = m->spacing;
@@ -131,6 +133,8 @@ tb_morpho_anisotropy_in_region (const TbMask *m, const TbMask *tv, int n_directi
       /* 1/MIL^2 = (entries / length)^2; no entry: MIL infinite, 0 */
       inv_mil2[q] = length > 0 ? ((double) entries / length) * ((double) entries / length) : NAN;
       usable += entries > 0;
+      if (progress != NULL && omp_get_thread_num () == 0)
+        progress ((q + 1.0) / n_directions, "Anisotropy: mean intercept lengths", user_data);
     }
   g_free (offsets);
 
@@ -193,5 +197,5 @@ tb_morpho_anisotropy (const TbMask *m, int n_directions, guint32 seed,
                       double eigenvalues[3], double axes[9], GError **error)
 {
   g_return_val_if_fail (m != NULL && eigenvalues != NULL && axes != NULL, NAN);
-  return tb_morpho_anisotropy_in_region (m, NULL, n_directions, seed, eigenvalues, axes, error);
+  return tb_morpho_anisotropy_in_region (m, NULL, n_directions, seed, eigenvalues, axes, NULL, NULL, error);
 }

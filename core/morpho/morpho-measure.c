@@ -68,7 +68,7 @@ tb_morpho_surface (const TbMask *m, double *smi)
     return NAN;
   double area = tb_morpho_mesh_area (&mesh, NULL);
   if (smi != NULL)
-    *smi = tb_morpho_mesh_smi (&mesh);
+    *smi = tb_morpho_mesh_smi (&mesh, NULL, NULL);
   tb_morpho_mesh_clear (&mesh);
   return area;
 }
@@ -159,7 +159,8 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
       if (!(flags & TB_MORPHO_SKIP_SMI) && !g_cancellable_is_cancelled (cancellable))
         {
           report (progress, user_data, 0.2, "SMI");
-          r->smi = tb_morpho_mesh_smi (&mesh);
+          SubProgress sp = { progress, user_data, 0.2, 0.35 };
+          r->smi = tb_morpho_mesh_smi (&mesh, progress ? sub_progress : NULL, &sp);
         }
       tb_morpho_mesh_clear (&mesh);
     }
@@ -171,6 +172,8 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
     {
       for (int phase = 1; phase >= 0; phase--)
         {
+          if (phase == 1 && n_bv == 0)
+            continue;  /* already noted: no bone */
           report (progress, user_data, phase ? 0.35 : 0.6, phase ? "Trabecular thickness" : "Trabecular separation");
           GError *local = NULL;
           double *mean = phase ? &r->tb_th : &r->tb_sp;
@@ -200,7 +203,9 @@ tb_morpho_measure (const TbMask *bone, const TbMask *tv, TbMorphoFlags flags,
     {
       report (progress, user_data, 0.85, "Anisotropy");
       GError *local = NULL;
-      r->da = tb_morpho_anisotropy_in_region (bone, tv, MIL_DIRECTIONS, MIL_SEED, r->fabric, r->fabric_axes, &local);
+      SubProgress sp = { progress, user_data, 0.85, 1.0 };
+      r->da = tb_morpho_anisotropy_in_region (bone, tv, MIL_DIRECTIONS, MIL_SEED, r->fabric, r->fabric_axes,
+                                              progress ? sub_progress : NULL, &sp, &local);
       if (local != NULL)
         {
           note (notes, local->message);

@@ -16,9 +16,10 @@ void     tb_morpho_mesh_clear (TbMorphoMesh *mesh);
 /* Area (mm^2) and, optionally, the enclosed volume (mm^3). */
 double   tb_morpho_mesh_area  (const TbMorphoMesh *mesh, double *volume);
 /* SMI of the mesh (it is smoothed in place). */
-double   tb_morpho_mesh_smi   (TbMorphoMesh *mesh);
+double   tb_morpho_mesh_smi   (TbMorphoMesh *mesh, TbProgressFunc progress, gpointer user_data);
 /* chi of m n tv and Delta-chi */
 double   tb_morpho_euler_in_region (const TbMask *m, const TbMask *tv, double *delta_chi);
 /* DA within tv (NULL: the whole image) */
 double   tb_morpho_anisotropy_in_region (const TbMask *m, const TbMask *tv, int n_directions, guint32 seed,
-                                         double eigenvalues[3], double axes[9], GError **error);
+                                         double eigenvalues[3], double axes[9],
+                                         TbProgressFunc progress, gpointer user_data, GError **error);

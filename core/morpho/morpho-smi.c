@@ -54,7 +54,7 @@ laplace_step (TbMorphoMesh *mesh, double f, double *sum, guint32 *count)
 }
 
 double
-tb_morpho_mesh_smi (TbMorphoMesh *mesh)
+tb_morpho_mesh_smi (TbMorphoMesh *mesh, TbProgressFunc progress, gpointer user_data)
 {
   gsize nv = mesh->n_vertices;
   if (mesh->n_triangles == 0)
@@ -65,6 +65,8 @@ tb_morpho_mesh_smi (TbMorphoMesh *mesh)
     {
       laplace_step (mesh, TAUBIN_LAMBDA, sum, count);
       laplace_step (mesh, TAUBIN_MU, sum, count);
+      if (progress != NULL)
+        progress ((it + 1.0) / (TAUBIN_ITERATIONS + 1), "Structure model index: smoothing the surface", user_data);
     }
   g_free (count);
 

@@ -3,6 +3,7 @@
 #include "tb-segment-private.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const char *method_names[] = { "complementary", "watershed", "otsu", "isodata" };
@@ -41,6 +42,7 @@ tb_segment_params_init (TbSegmentParams *p)
   p->min_split_mm3 = 3000;
   p->min_object_mm3 = 1000;
   p->fill = TB_FILL_BOTH;
+  p->refine_edges = -1;
 }
 
 void
@@ -175,6 +177,55 @@ erode_faint_markers (const TbVolume *ct, TbMask *markers, double t_faint)
   for (gsize i = 0; i < n; i++)
     if (drop[i])
       markers->data[i] = 0;
+}
+
+/* The flood gives a voxel on the gradient ridge to whichever side reaches it first, usually the bone, whose
+ * marker is nearer: one layer too many. Each bone voxel facing the background is kept only if it is at least
+ * half-way between the bone (brightest bone voxel within 2 voxels) and the background around it (mean of
+ * the background voxels within 2 voxels): the partial-volume rule of a blurred edge, judged locally so a
+ * faint thin cortex keeps its crest. One layer at most. */
+static void
+refine_edges (const TbVolume *ct, TbMask *labels)
+{
+  const int R = 2;
+  const int nx = ct->nx, ny = ct->ny, nz = ct->nz;
+  gsize n = tb_volume_n_voxels (ct);
+  g_autofree guint8 *drop = g_new0 (guint8, n);
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      for (int i = 0; i < nx; i++)
+        {
+          gsize idx = tb_volume_index (ct, i, j, k);
+          if (labels->data[idx] == 0)
+            continue;
+          gboolean edge = (i > 0 && !labels->data[idx - 1]) || (i < nx - 1 && !labels->data[idx + 1])
+                          || (j > 0 && !labels->data[idx - nx]) || (j < ny - 1 && !labels->data[idx + nx])
+                          || (k > 0 && !labels->data[idx - (gsize) nx * ny])
+                          || (k < nz - 1 && !labels->data[idx + (gsize) nx * ny]);
+          if (!edge)
+            continue;
+          double hi = -INFINITY, bg = 0;
+          int n_bg = 0;
+          for (int c = MAX (k - R, 0); c <= MIN (k + R, nz - 1); c++)
+            for (int b = MAX (j - R, 0); b <= MIN (j + R, ny - 1); b++)
+              for (int a = MAX (i - R, 0); a <= MIN (i + R, nx - 1); a++)
+                {
+                  gsize q = tb_volume_index (ct, a, b, c);
+                  if (labels->data[q])
+                    hi = MAX (hi, ct->data[q]);
+                  else
+                    {
+                      bg += ct->data[q];
+                      n_bg++;
+                    }
+                }
+          if (n_bg > 0 && ct->data[idx] < 0.5 * (hi + bg / n_bg))
+            drop[idx] = 1;
+        }
+  for (gsize i = 0; i < n; i++)
+    if (drop[i])
+      labels->data[i] = 0;
 }
 
 /* Drop objects below min_voxels, relabel 1..n by decreasing volume, fill the result's table. */
@@ -350,6 +401,10 @@ tb_segment_run (const TbVolume *ct, const TbSegmentParams *p, GCancellable *canc
       /* watershed labels: 1 background, 2.. objects -> 0, 1.. */
       for (gsize i = 0; i < n; i++)
         labels->data[i] = labels->data[i] >= 1 ? labels->data[i] - 1 : 0;
+      double coarsest = MAX (ct->spacing[0], MAX (ct->spacing[1], ct->spacing[2]));
+      if (p->refine_edges > 0 || (p->refine_edges < 0 && coarsest <= 1.5))
+        refine_edges (ct, labels);
+      STEP ("edges refined");
     }
   if (!tb_segment_tick (&ticker, 0.8, "Filling holes", error))
     return NULL;

@@ -27,7 +27,8 @@
  *        than half-way to t_optimal are peeled by one voxel so the flood, not the marker, sets the boundary.
  *        The threshold gives the regions (MASK 1), the watershed the boundaries (MASK 2): a cortex too thin or
  *        blurred for a threshold is carried along by the flood, and femur and acetabulum, touching at the
- *        joint, stay separate objects. Small pieces without a marker join the object they touch most;
+ *        joint, stay separate objects. Small pieces without a marker join the object they touch most; a bone
+ *        voxel facing background stays if it is half-way from the background to the bone around it;
  *   4. holes filled (3D, and per axial slice so an open medullary canal fills), filled voxels take the label
  *      around them; objects below min_object_mm3 dropped; labels 1..n by decreasing volume.
  * Markers given by the user replace step 3's markers: label 1 = background, 2..255 = objects.
@@ -132,6 +133,8 @@ typedef struct {
   double min_split_mm3;        /* default 3000 */
   double min_object_mm3;      /* default 1000 */
   TbFillMode fill;             /* default TB_FILL_BOTH */
+  int refine_edges;            /* half-way rule on the flood's edge voxels: 1 on, 0 off, -1 (default) when
+                                * voxels are <= 1.5 mm (coarser, a plate is 1-2 voxels thick and would open) */
   const TbMask *markers;       /* optional user markers (1 background, 2.. objects) */
 } TbSegmentParams;
 

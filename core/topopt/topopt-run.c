@@ -75,6 +75,7 @@ tb_topopt_settings_init (TbTopoptSettings *s, TbTopoptProblem problem)
   s->eps1 = 0.002;
   s->eps2 = 0.25;
   s->bw_ramp = 30;
+  s->fe_rtol = 1e-8;
   if (problem == TB_TOPOPT_BONE)
     {
       s->E0 = 15000.0;      /* MPa, tissue modulus: mid of the 10–20 GPa DESIGN.md gives */
@@ -82,6 +83,7 @@ tb_topopt_settings_init (TbTopoptSettings *s, TbTopoptProblem problem)
       s->xmin = 0.001;
       s->move = 0.1;
       s->max_iterations = 80;
+      s->fe_rtol = 1e-6;   /* sensitivities need no more; the FE dominates the time */
     }
 }
 
@@ -148,6 +150,7 @@ make_solver (TbTopoptRun *run, GError **error)
   g_clear_pointer (&run->solver, tb_fe_solver_free);
   TbFeSettings fs;
   tb_fe_settings_init (&fs);
+  fs.rtol = run->s.fe_rtol;
   g_autoptr(GError) local = NULL;
   run->solver = tb_fe_solver_new (run->model, &fs, &local);
   if (run->solver == NULL)
@@ -219,6 +222,8 @@ run_new (TbFeModel *model, const TbTopoptSettings *s, GError **error)
     bad = "move must lie in (0, 1]";
   else if (s->problem == TB_TOPOPT_VOLUME && !(s->volfrac > 0 && s->volfrac <= 1))
     bad = "volfrac must lie in (0, 1]";
+  else if (!(s->fe_rtol > 0 && s->fe_rtol < 1))
+    bad = "fe_rtol must lie in (0, 1)";
   else if (!(s->tol > 0) || s->max_iterations < 1)
     bad = "need tol > 0 and max_iterations >= 1";
   else if (s->beta < 0 || (s->beta > 0 && (s->beta_max < s->beta || s->beta_every < 1)))

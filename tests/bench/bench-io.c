@@ -109,7 +109,8 @@ main (void)
   g_autofree char *dir = g_dir_make_tmp ("tb-bench-io-XXXXXX", NULL);
   g_autofree char *tif = g_build_filename (dir, "ct.tif", NULL);
   g_autofree char *nii = g_build_filename (dir, "ct.nii", NULL);
-  g_autofree char *niigz = g_build_filename (dir, "ct.nii.gz", NULL);
+  /* a different base name: libnifti2 would otherwise open ct.nii when asked for ct.nii.gz */
+  g_autofree char *niigz = g_build_filename (dir, "ctgz.nii.gz", NULL);
   gint16 *data = g_malloc ((gsize) NX * NY * NZ * 2);
   for (gsize i = 0; i < (gsize) NX * NY * NZ; i++)
     data[i] = (gint16) ((i * 2654435761u >> 20) % 3000) - 1000;  /* CT-like HU, poorly compressible */

@@ -326,6 +326,44 @@ test_bigtiff_writer (void)
   tb_test_rmdir (dir);
 }
 
+static void
+test_imagej_contiguous (void)
+{
+  /* ImageJ's layout for stacks past 4 GiB: one page, "images=N", the N images back to back */
+  g_autofree char *dir = tb_test_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "ij.tif", NULL);
+  const int nx = 7, ny = 5, nz = 4;
+  guint16 data[7 * 5 * 4];
+  for (int i = 0; i < nx * ny * nz; i++)
+    data[i] = (guint16) (i * 13 + 1);
+  TIFF *t = TIFFOpen (path, "wb");  /* big-endian, as ImageJ writes by default */
+  TIFFSetField (t, TIFFTAG_IMAGEWIDTH, nx);
+  TIFFSetField (t, TIFFTAG_IMAGELENGTH, ny);
+  TIFFSetField (t, TIFFTAG_BITSPERSAMPLE, 16);
+  TIFFSetField (t, TIFFTAG_PHOTOMETRIC, PHOTOMETRIC_MINISBLACK);
+  TIFFSetField (t, TIFFTAG_ROWSPERSTRIP, ny);
+  TIFFSetField (t, TIFFTAG_XRESOLUTION, 2.0f);
+  TIFFSetField (t, TIFFTAG_YRESOLUTION, 2.0f);
+  TIFFSetField (t, TIFFTAG_IMAGEDESCRIPTION, "ImageJ=1.54f\nimages=4\nslices=4\nunit=mm\nspacing=0.75\n");
+  guint16 be[7 * 5 * 4];
+  for (int i = 0; i < nx * ny * nz; i++)
+    be[i] = GUINT16_TO_BE (data[i]);
+  /* raw strip: all four images; libtiff records its byte count, ImageJ only the first image's */
+  TIFFWriteRawStrip (t, 0, be, sizeof be);
+  TIFFWriteDirectory (t);
+  TIFFClose (t);
+  g_autoptr(GError) error = NULL;
+  TbIoInfo info;
+  g_autoptr(TbVolume) v = tb_io_read (path, NULL, &info, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (v->nz, ==, nz);
+  g_assert_cmpfloat (v->spacing[0], ==, 0.5);
+  g_assert_cmpfloat (v->spacing[2], ==, 0.75);
+  for (int i = 0; i < nx * ny * nz; i++)
+    g_assert_cmpfloat (v->data[i], ==, data[i]);
+  tb_test_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -339,5 +377,6 @@ main (int argc, char **argv)
   g_test_add_func ("/io/tiff/caller-spacing", test_caller_spacing);
   g_test_add_func ("/io/tiff/cancel", test_cancel);
   g_test_add_func ("/io/tiff/bigtiff-writer", test_bigtiff_writer);
+  g_test_add_func ("/io/tiff/imagej-contiguous", test_imagej_contiguous);
   return g_test_run ();
 }
