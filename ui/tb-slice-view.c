@@ -197,7 +197,8 @@ draw_image_layers (TbSliceView *self, cairo_t *cr, TbVolume *v, int index)
       /* The mask shares the image's grid (segmentation output). */
       if (self->mask_surface != NULL)
         tb_paint_slice_surface (cr, self->mask_surface, v, self->axis, 1.0);
-    
+    }
+
   /* Enhanced VOIs at their own resolution, over the clinical voxels and the mask they cover. */
   double cursor[3], hu0, hu1;
   tb_document_get_cursor (self->doc, cursor);
@@ -219,7 +220,6 @@ draw_image_layers (TbSliceView *self, cairo_t *cr, TbVolume *v, int index)
           cairo_surface_destroy (s);
         }
     }
-}
 }
 
 static void
