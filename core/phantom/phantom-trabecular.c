@@ -36,9 +36,9 @@ static const double origin_o[2] = { -27.0, -57.0 };   /* O: (x, z) */
  * Ward's triangle sparse thin rods; intertrochanteric rods of both families crossing at right angles. */
 static const TbTrabParams region_design[TB_N_REGIONS] = {
   [TB_REGION_HEAD] = { { 0.00, 0.20, OFF, OFF, 0.30 }, { 0.30, 0.50, 0, 0, 0.2 }, 0 },
-  [TB_REGION_NECK] = { { 0.00, OFF, 0.28, 0.26, OFF }, { 0.60, 0, 0.3, 0.3, 0 }, 0 },
-  [TB_REGION_WARDS] = { { OFF, OFF, 0.26, 0.26, 0.30 }, { 0, 0, 0.5, 0.5, 0.5 }, 0 },
-  [TB_REGION_INTERTROCHANTER] = { { OFF, OFF, 0.22, 0.22, 0.35 }, { 0, 0, 0.3, 0.3, 0.3 }, 0 },
+  [TB_REGION_NECK] = { { 0.00, OFF, 0.28, 0.26, OFF }, { 0.40, 0, 0.2, 0.2, 0 }, 0 },
+  [TB_REGION_WARDS] = { { OFF, OFF, 0.26, 0.26, 0.30 }, { 0, 0, 0.2, 0.2, 0.2 }, 0 },
+  [TB_REGION_INTERTROCHANTER] = { { OFF, OFF, 0.22, 0.22, 0.35 }, { 0, 0, 0.15, 0.15, 0.15 }, 0 },
 };
 #define BETA_MAX 0.60
 

@@ -34,12 +34,14 @@
  *   Design: head plates along the compressive rays + thinner tensile plates (SMI low); neck
  *   perforated plates + tensile rods; Ward's sparse thin rods; intertrochanteric rods of both
  *   families at right angles. Plate spacing 0.8 mm, thickness 0.8 acos (c) / pi with c = tau +
- *   delta - beta h: 0.1-0.25 mm; rod diameter 2 * 0.8 sqrt (1 - c) / pi: 0.1-0.26 mm (Ward's 0.16,
- *   intertrochanteric 0.26); Tb.Sp ~ 0.8 - Tb.Th for plates, up to ~1.5 mm where rods are perforated.
+ *   delta - beta h: 0.1-0.3 mm; rod diameter 2 * 0.8 sqrt (1 - c) / pi: 0.1-0.3 mm; Tb.Sp ~
+ *   0.8 - Tb.Th between plates, up to ~1.5 mm where plates are perforated or rods missing.
  *   tau per region is set at construction so each VOI preset's BV/TV (fraction of 60000 R3
  *   quasi-random points) is its target: 0.29, 0.18, 0.09, 0.13 (trochanters and shaft: the
  *   intertrochanteric tau, +0.03 for the greater). Measured at 50 um (fraction >= 0.5), seed 1:
- *   0.294, 0.180, 0.089, 0.129.
+ *   BV/TV 0.294, 0.180, 0.088, 0.129; Tb.Th 0.24, 0.24, 0.22, 0.26 mm; Tb.Sp 0.77, 1.00, 0.97,
+ *   0.86 mm; SMI 0.12, 1.30, 3.08, 2.85 (morpho stage; paper 000 Table 1: Tb.Th 0.24, 0.21, 0.16,
+ *   0.20; Tb.Sp 0.65, 0.73, 0.97, 0.84; SMI 0.84, 1.86, 2.79, 2.48).
  * SAMPLING: a voxel's fraction is the mean over supersample^3 regular sub-points; voxels that a
  * Lipschitz bound proves wholly outside, cortical, marrow or bone are not sub-sampled (same bytes).
  * QCT (phantom-scan.c): grid = bone box + margin (soft tissue) + 3 mm of air, voxel BMD =
