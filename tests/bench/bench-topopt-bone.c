@@ -9,6 +9,7 @@ int
 main (int argc, char **argv)
 {
   int n = argc > 1 ? atoi (argv[1]) : 8;
+  setvbuf (stdout, NULL, _IOLBF, 0);
   int iterations = argc > 2 ? atoi (argv[2]) : 80;
   double edge = argc > 3 ? atof (argv[3]) : 0;
   const char *all[] = { "head", "neck", "wards", "intertrochanter" };

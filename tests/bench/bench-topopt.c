@@ -87,6 +87,7 @@ int
 main (int argc, char **argv)
 {
   int its = argc > 1 ? atoi (argv[1]) : 20;
+  setvbuf (stdout, NULL, _IOLBF, 0);   /* rows appear as they are measured */
   printf ("| case | ours | peer (Octave top88, same run) | ratio | target | met | FE / filter / sens / update |\n");
   printf ("|---|---|---|---|---|---|---|\n");
 
