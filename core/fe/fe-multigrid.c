@@ -145,6 +145,10 @@ stencil_apply (TbFeHierarchy *H, Level *L, const double *x, double *y)
       for (int i = 0; i < nx; i++)
         {
           gsize n = lnode (L, i, j, k);
+          /* a node held in every component (supports, or empty space outside a bone): cpu_apply
+           * overwrites its rows with the identity, so skip the work */
+          if (L->fixed[n * dim] && L->fixed[n * dim + 1] && (dim == 2 || L->fixed[n * dim + 2]))
+            continue;
           double acc[3] = { 0, 0, 0 };
           const double *An = L->A + n * S * dd;
           for (int dz = (dim == 3 ? -1 : 0); dz <= (dim == 3 ? 1 : 0); dz++)
