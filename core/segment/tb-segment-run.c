@@ -181,13 +181,13 @@ erode_faint_markers (const TbVolume *ct, TbMask *markers, double t_faint)
 
 /* The flood gives a voxel on the gradient ridge to whichever side reaches it first, usually the bone, whose
  * marker is nearer: one layer too many. Each bone voxel facing the background is kept only if it is at least
- * half-way between the bone (brightest bone voxel within 2 voxels) and the background around it (mean of
- * the background voxels within 2 voxels): the partial-volume rule of a blurred edge, judged locally so a
+ * half-way between the bone (brightest bone voxel of its 3x3x3 neighbourhood) and the background around it
+ * (mean of the background voxels there): the partial-volume rule of a blurred edge, judged locally so a
  * faint thin cortex keeps its crest. One layer at most. */
 static void
 refine_edges (const TbVolume *ct, TbMask *labels)
 {
-  const int R = 2;
+  const int R = 1;
   const int nx = ct->nx, ny = ct->ny, nz = ct->nz;
   gsize n = tb_volume_n_voxels (ct);
   g_autofree guint8 *drop = g_new0 (guint8, n);

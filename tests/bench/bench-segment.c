@@ -8,6 +8,7 @@
 
 #include <omp.h>
 #include <string.h>
+#include <time.h>
 
 static double
 now (void)
@@ -54,8 +55,12 @@ bench_ct (const char *label, const TbVolume *ct, const TbSegmentParams *params)
 {
   GError *error = NULL;
   double t0 = now ();
+  clock_t c0 = clock ();
   g_autoptr(TbSegmentResult) res = tb_segment_run (ct, params, NULL, NULL, NULL, &error);
   double t_total = now () - t0;
+  g_print ("# %s: complementary wall %.2f s, CPU %.2f s over all threads (the CPU time is what a quiet "
+           "machine's wall time approaches, divided by the threads it gets)\n", label, t_total,
+           (double) (clock () - c0) / CLOCKS_PER_SEC);
   g_assert_no_error (error);
   char name[96];
   g_snprintf (name, sizeof name, "complementary, all steps, %s %dx%dx%d", label, ct->nx, ct->ny, ct->nz);

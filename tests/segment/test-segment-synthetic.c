@@ -108,6 +108,12 @@ test_hip_complementary (void)
    * for noise (a mis-segmented joint or lost cortex costs far more) */
   g_assert_cmpfloat (dice, >=, 0.88);
 
+  /* determinism: the same input and settings give the same labels, byte for byte */
+  g_autoptr(TbSegmentResult) again = tb_segment_run (ct, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (again->labels->data, tb_mask_n_voxels (again->labels), res->labels->data,
+                   tb_mask_n_voxels (res->labels));
+
   /* a plain threshold at the same t_bone joins the head and the cup through the blurred joint space? Report it */
   p.method = TB_SEGMENT_OTSU;
   g_autoptr(TbSegmentResult) otsu = tb_segment_run (ct, &p, NULL, NULL, NULL, &error);

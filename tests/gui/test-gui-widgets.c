@@ -1,0 +1,455 @@
+/* test-gui-widgets.c — the widgets on a small synthetic CT, in a real window under Xvfb:
+ * slice view drawing and gestures (VOI draw / handles / move, zoom, slices, window/level),
+ * enhanced VOIs at their own resolution, the chart, the compare view, the job runner's
+ * coalescing, pause and cancel, and the document's undo/redo. */
+#include <math.h>
+#include "gui-test.h"
+#include "tb-window.h"
+
+/* A 64 x 64 x 40 CT at 0.5 mm: a ball of "bone" (800 HU) in soft tissue (40 HU), air at the edges. */
+static TbVolume *
+make_ct (void)
+{
+  double sp[3] = { 0.5, 0.5, 0.5 };
+  TbVolume *v = tb_volume_new (64, 64, 40, sp, NULL);
+  v->origin[0] = -16; v->origin[1] = -16; v->origin[2] = -10;
+  for (int k = 0; k < v->nz; k++)
+    for (int j = 0; j < v->ny; j++)
+      for (int i = 0; i < v->nx; i++)
+        {
+          double r = sqrt ((i - 32.0) * (i - 32.0) + (j - 32.0) * (j - 32.0) + (k - 20.0) * (k - 20.0));
+          v->data[tb_volume_index (v, i, j, k)] = r < 14 ? 800 : r < 28 ? 40 : -1000;
+        }
+  return v;
+}
+
+typedef struct {
+  GtkWidget *window;
+  TbDocument *doc;
+  TbSliceView *axial, *coronal;
+} Fixture;
+
+static void
+fixture_setup (Fixture *f, gconstpointer data)
+{
+  f->doc = tb_document_new ();
+  g_autoptr(TbVolume) ct = make_ct ();
+  tb_document_set_image (f->doc, ct, NULL, NULL);
+  f->window = gtk_window_new ();
+  GtkWidget *box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 0);
+  f->axial = TB_SLICE_VIEW (tb_slice_view_new (f->doc, TB_AXIS_Z));
+  f->coronal = TB_SLICE_VIEW (tb_slice_view_new (f->doc, TB_AXIS_Y));
+  gtk_widget_set_size_request (GTK_WIDGET (f->axial), 400, 400);
+  gtk_widget_set_size_request (GTK_WIDGET (f->coronal), 300, 400);
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (f->axial));
+  gtk_box_append (GTK_BOX (box), GTK_WIDGET (f->coronal));
+  gtk_window_set_child (GTK_WINDOW (f->window), box);
+  gtk_window_present (GTK_WINDOW (f->window));
+  gui_pump (200);
+  /* a known transform: 4 px/mm about the world origin */
+  tb_slice_view_look_at (f->axial, (double[3]) { 0, 0, 0 }, 4.0);
+  gui_pump (50);
+}
+
+static void
+fixture_teardown (Fixture *f, gconstpointer data)
+{
+  gtk_window_destroy (GTK_WINDOW (f->window));
+  g_object_unref (f->doc);
+  gui_pump (20);
+}
+
+static void
+test_voi_draw_resize_move_undo (Fixture *f, gconstpointer data)
+{
+  /* Draw: press at (150,150), drag to (250,230): 100 x 80 px = 25 x 20 mm at 4 px/mm. */
+  tb_slice_view_drag (f->axial, GDK_BUTTON_PRIMARY, 0, 150, 150, 250, 230, 8);
+  g_assert_cmpuint (tb_document_get_n_vois (f->doc), ==, 1);
+  const TbDocVoi *voi = tb_document_get_voi (f->doc, 0);
+  guint id = voi->id;
+  /* exact up to float rounding of the pixel -> mm map */
+  g_assert_cmpfloat_with_epsilon (voi->size[0], 25.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->size[1], 20.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->size[2], 20.0, 1e-9);   /* depth = the smaller side */
+  double w0[3], x, y;
+  tb_slice_view_widget_to_world (f->axial, 200, 190, w0);
+  g_assert_cmpfloat_with_epsilon (voi->centre[0], w0[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->centre[1], w0[1], 1e-9);
+  g_assert_cmpuint (tb_document_get_selected_voi (f->doc), ==, id);
+  g_assert_true (tb_document_can_undo (f->doc));
+
+  /* Resize by the bottom-right handle (screen (250, 230)) by +20, +12 px: +5 mm in x, -3 mm in y
+   * edge (screen down is -y), so size grows 5 x 3 mm and the opposite corner stays. */
+  double lo_x = voi->centre[0] - voi->size[0] / 2, hi_y = voi->centre[1] + voi->size[1] / 2;
+  tb_slice_view_drag (f->axial, GDK_BUTTON_PRIMARY, 0, 250, 230, 270, 242, 5);
+  voi = tb_document_find_voi (f->doc, id);
+  g_assert_cmpfloat_with_epsilon (voi->size[0], 30.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->size[1], 23.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->centre[0] - voi->size[0] / 2, lo_x, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->centre[1] + voi->size[1] / 2, hi_y, 1e-9);
+
+  /* Move: drag from inside by (-40, +8) px = (-10, -2) mm. */
+  double c0[3];
+  memcpy (c0, voi->centre, sizeof c0);
+  tb_slice_view_world_to_widget (f->axial, voi->centre, &x, &y);
+  tb_slice_view_drag (f->axial, GDK_BUTTON_PRIMARY, 0, x, y, x - 40, y + 8, 4);
+  voi = tb_document_find_voi (f->doc, id);
+  g_assert_cmpfloat_with_epsilon (voi->centre[0], c0[0] - 10, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->centre[1], c0[1] - 2, 1e-9);
+  g_assert_cmpfloat_with_epsilon (voi->size[0], 30.0, 1e-9);
+
+  /* One undo step per drag: undo the move, then the resize; redo both. */
+  tb_document_undo (f->doc);
+  voi = tb_document_find_voi (f->doc, id);
+  g_assert_cmpfloat_with_epsilon (voi->centre[0], c0[0], 1e-9);
+  tb_document_undo (f->doc);
+  voi = tb_document_find_voi (f->doc, id);
+  g_assert_cmpfloat_with_epsilon (voi->size[0], 25.0, 1e-9);
+  tb_document_redo (f->doc);
+  tb_document_redo (f->doc);
+  voi = tb_document_find_voi (f->doc, id);
+  g_assert_cmpfloat_with_epsilon (voi->centre[0], c0[0] - 10, 1e-9);
+  g_assert_false (tb_document_can_redo (f->doc));
+  /* undo the drawing itself: no VOI */
+  tb_document_undo (f->doc);
+  tb_document_undo (f->doc);
+  tb_document_undo (f->doc);
+  g_assert_cmpuint (tb_document_get_n_vois (f->doc), ==, 0);
+}
+
+static void
+test_click_sets_linked_crosshair (Fixture *f, gconstpointer data)
+{
+  guint draws = tb_slice_view_get_n_draws (f->coronal);
+  double w[3], cursor[3];
+  tb_slice_view_widget_to_world (f->axial, 180, 230, w);
+  tb_slice_view_drag (f->axial, GDK_BUTTON_PRIMARY, 0, 180, 230, 181, 230, 1);  /* 1 px: a click */
+  tb_document_get_cursor (f->doc, cursor);
+  g_assert_cmpfloat_with_epsilon (cursor[0], w[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (cursor[1], w[1], 1e-9);
+  g_assert_cmpuint (tb_document_get_n_vois (f->doc), ==, 0);
+  /* the coronal view shows the slice through the new point */
+  TbVolume *ct = tb_document_get_image (f->doc);
+  g_assert_cmpint (tb_slice_view_get_slice (f->coronal), ==, (int) floor ((w[1] - ct->origin[1]) / 0.5 + 0.5));
+  gui_pump (60);
+  g_assert_cmpuint (tb_slice_view_get_n_draws (f->coronal), >, draws);
+}
+
+static void
+test_scroll_zoom_window (Fixture *f, gconstpointer data)
+{
+  int k0 = tb_slice_view_get_slice (f->axial);
+  tb_slice_view_step_slice (f->axial, 3);
+  g_assert_cmpint (tb_slice_view_get_slice (f->axial), ==, k0 + 3);
+  tb_slice_view_step_slice (f->axial, -1000);
+  g_assert_cmpint (tb_slice_view_get_slice (f->axial), ==, 0);   /* clamped */
+
+  /* zoom about the cursor: the world point under (100, 120) stays there */
+  double before[3], after[3];
+  tb_slice_view_widget_to_world (f->axial, 100, 120, before);
+  tb_slice_view_zoom_at (f->axial, 2.5, 100, 120);
+  tb_slice_view_widget_to_world (f->axial, 100, 120, after);
+  g_assert_cmpfloat_with_epsilon (after[0], before[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (after[1], before[1], 1e-9);
+  g_assert_cmpfloat_with_epsilon (tb_slice_view_get_zoom (f->axial), 10.0, 1e-9);
+
+  /* right drag: window/level; presets */
+  tb_slice_view_apply_preset (f->axial, TB_WL_SOFT_TISSUE);
+  double win, lev;
+  tb_slice_view_drag (f->axial, GDK_BUTTON_SECONDARY, 0, 200, 200, 250, 190, 4);
+  tb_slice_view_get_window (f->axial, &win, &lev);
+  g_assert_cmpfloat_with_epsilon (win, 400 + 4 * 50, 1e-9);
+  g_assert_cmpfloat_with_epsilon (lev, 40 + 2 * 10, 1e-9);
+  tb_slice_view_apply_preset (f->axial, TB_WL_FULL);
+  tb_slice_view_get_window (f->axial, &win, &lev);
+  g_assert_cmpfloat_with_epsilon (win, 1800, 1e-9);   /* -1000 .. 800 */
+
+  /* middle drag pans: the point under the start ends under the end */
+  tb_slice_view_widget_to_world (f->axial, 200, 200, before);
+  tb_slice_view_drag (f->axial, GDK_BUTTON_MIDDLE, 0, 200, 200, 230, 170, 3);
+  tb_slice_view_widget_to_world (f->axial, 230, 170, after);
+  g_assert_cmpfloat_with_epsilon (after[0], before[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (after[1], before[1], 1e-9);
+
+  /* readout: HU under the pointer at the ball's centre */
+  double centre[3] = { 0, 0, 0 }, x, y;
+  tb_document_set_cursor (f->doc, centre);
+  tb_slice_view_world_to_widget (f->axial, centre, &x, &y);
+  tb_slice_view_hover (f->axial, x, y);
+  g_assert_nonnull (strstr (tb_slice_view_get_readout (f->axial), "800 HU"));
+}
+
+/* Enhanced VOI at its own resolution: a checkerboard at 1/4 voxel inside the VOI must show up as
+ * many more grey transitions per row than the clinical voxels around it. */
+static void
+test_enhanced_voi_pixels (Fixture *f, gconstpointer data)
+{
+  double centre[3] = { 0, 0, 0 }, size[3] = { 8, 8, 8 };
+  tb_document_set_cursor (f->doc, centre);
+  guint id = tb_document_add_voi (f->doc, "test", centre, size);
+  tb_slice_view_apply_preset (f->axial, TB_WL_FULL);
+  tb_slice_view_look_at (f->axial, centre, 20.0);   /* 20 px/mm: a clinical voxel is 10 px */
+  gui_pump (80);
+  g_autoptr(GdkTexture) before = gui_render (GTK_WIDGET (f->axial));
+  double sp[3] = { 0.125, 0.125, 0.125 };
+  g_autoptr(TbVolume) fine = tb_volume_new (64, 64, 64, sp, NULL);
+  for (int a = 0; a < 3; a++)
+    fine->origin[a] = -4 + 0.0625;
+  for (gsize i = 0; i < tb_volume_n_voxels (fine); i++)
+    {
+      int x = i % 64, yy = (i / 64) % 64;
+      fine->data[i] = ((x / 1) + (yy / 1)) % 2;   /* checkerboard of single fine voxels */
+    }
+  tb_document_set_result (f->doc, id, TB_METHOD_TO, fine);
+  gui_pump (80);
+  g_autoptr(GdkTexture) after = gui_render (GTK_WIDGET (f->axial));
+  double vx, vy;
+  tb_slice_view_world_to_widget (f->axial, centre, &vx, &vy);
+  /* inside the VOI the picture changed; outside it did not */
+  g_assert_cmpfloat (gui_mean_abs_diff (before, after, vx - 60, vy - 60, vx + 60, vy + 60), >, 20);
+  g_assert_cmpfloat (gui_mean_abs_diff (before, after, 0, 0, 40, 40), <, 0.5);
+  /* transitions along a row: fine voxels are 2.5 px, clinical ones 10 px */
+  g_autofree guint8 *p = gui_pixels (after);
+  int w = gdk_texture_get_width (after), row = (int) vy + 3, inside = 0;
+  for (int x = (int) vx - 60; x < (int) vx + 60; x++)
+    inside += abs (p[((gsize) row * w + x) * 4 + 1] - p[((gsize) row * w + x + 1) * 4 + 1]) > 60;
+  g_assert_cmpint (inside, >=, 30);   /* 120 px / 2.5 px per fine voxel = 48 edges; some land between pixels */
+
+  g_autofree char *png = gui_screenshot_path ("widgets-enhanced-voi.png");
+  g_autoptr(GError) error = NULL;
+  g_assert_true (tb_widget_save_png (GTK_WIDGET (f->axial), png, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_mask_and_loads_overlay (Fixture *f, gconstpointer data)
+{
+  gui_pump (30);
+  g_autoptr(GdkTexture) t0 = gui_render (GTK_WIDGET (f->axial));
+  g_assert_cmpfloat (gui_pixel_stddev (t0), >, 10);   /* not blank */
+  TbVolume *ct = tb_document_get_image (f->doc);
+  g_autoptr(TbMask) m = tb_mask_new_like_volume (ct, NULL);
+  for (gsize i = 0; i < tb_mask_n_voxels (m); i++)
+    m->data[i] = ct->data[i] > 500;
+  tb_document_set_mask (f->doc, m);
+  gui_pump (30);
+  g_autoptr(GdkTexture) t1 = gui_render (GTK_WIDGET (f->axial));
+  g_assert_cmpfloat (gui_mean_abs_diff (t0, t1, 180, 180, 220, 220), >, 10);   /* inside the ball */
+  g_assert_cmpfloat (gui_mean_abs_diff (t0, t1, 0, 0, 60, 60), <, 0.5);       /* air: unmasked */
+
+  /* a force; drag its arrow head: the in-plane vector follows, one undo step */
+  guint c = tb_document_add_load_case (f->doc, "stance", 1.0);
+  TbDocLoad load = { .kind = TB_LOAD_FORCE, .point = { 0, 0, 0 }, .vector = { 500, 0, -100 } };
+  tb_document_add_load (f->doc, c, &load);
+  double head[3] = { 0.02 * 500, 0, 0 }, hx, hy, px, py;
+  tb_slice_view_world_to_widget (f->axial, head, &hx, &hy);
+  tb_slice_view_world_to_widget (f->axial, load.point, &px, &py);
+  tb_slice_view_drag (f->axial, GDK_BUTTON_PRIMARY, 0, hx, hy, px, py - 40, 4);
+  const TbDocLoad *l = &g_array_index (tb_document_get_load_case (f->doc, c)->loads, TbDocLoad, 0);
+  g_assert_cmpfloat_with_epsilon (l->vector[0], 0, 1e-6);
+  g_assert_cmpfloat_with_epsilon (l->vector[1], 10.0 / 0.02, 1e-6);   /* 40 px = 10 mm at 4 px/mm */
+  g_assert_cmpfloat_with_epsilon (l->vector[2], -100, 1e-12);         /* out of plane: unchanged */
+  tb_document_undo (f->doc);
+  l = &g_array_index (tb_document_get_load_case (f->doc, c)->loads, TbDocLoad, 0);
+  g_assert_cmpfloat_with_epsilon (l->vector[0], 500, 1e-12);
+  tb_document_set_load_case_weight (f->doc, c, 3.0);
+  tb_document_undo (f->doc);
+  g_assert_cmpfloat (tb_document_get_load_case (f->doc, c)->weight, ==, 1.0);
+}
+
+static void
+test_chart (void)
+{
+  GtkWidget *win = gtk_window_new ();
+  TbChart *chart = TB_CHART (tb_chart_new ("objective"));
+  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (chart));
+  gtk_window_set_default_size (GTK_WINDOW (win), 400, 200);
+  gtk_window_present (GTK_WINDOW (win));
+  guint s = tb_chart_add_series (chart, "c", &(GdkRGBA) { 0.2, 0.4, 0.9, 1 });
+  for (int i = 1; i <= 50; i++)
+    tb_chart_append (chart, s, i, 100.0 / i);
+  g_assert_cmpuint (tb_chart_get_n_points (chart, s), ==, 50);
+  gui_pump (250);
+  const char *text = tb_chart_hover (chart, 58 + 0.0, 50);  /* left edge of the plot: iteration 1 */
+  g_assert_nonnull (text);
+  g_assert_nonnull (strstr (text, "c 100"));
+  g_autoptr(GdkTexture) lin = gui_render (GTK_WIDGET (chart));
+  tb_chart_set_log_scale (chart, TRUE);
+  gui_pump (30);
+  g_autoptr(GdkTexture) log = gui_render (GTK_WIDGET (chart));
+  g_assert_cmpfloat (gui_mean_abs_diff (lin, log, 0, 30, 400, 200), >, 0.1);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+/* Job runner */
+
+typedef struct { int n_reports_seen, n_calls, last; gboolean done; GError *error; } JobLog;
+
+static gboolean
+flood_work (TbJob *job, gpointer data, GCancellable *c, GError **error)
+{
+  for (int i = 1; i <= 20000; i++)
+    {
+      tb_job_report (job, GINT_TO_POINTER (i), NULL);
+      if (i % 1000 == 0)
+        tb_job_progress (job, i / 20000.0, "flooding");
+    }
+  return TRUE;
+}
+
+static void
+log_reports (TbJob *job, gpointer data, GPtrArray *reports)
+{
+  JobLog *log = data;
+  log->n_calls++;
+  for (guint i = 0; i < reports->len; i++)
+    {
+      int v = GPOINTER_TO_INT (g_ptr_array_index (reports, i));
+      g_assert_cmpint (v, ==, log->last + 1);   /* every report, in order */
+      log->last = v;
+      log->n_reports_seen++;
+    }
+}
+
+static void
+log_done (TbJob *job, gpointer data, const GError *error)
+{
+  JobLog *log = data;
+  log->done = TRUE;
+  if (error != NULL)
+    log->error = g_error_copy (error);
+}
+
+static gboolean log_is_done (gpointer data) { return ((JobLog *) data)->done; }
+
+static void
+test_runner_coalesces (void)
+{
+  g_autoptr(TbJobRunner) runner = tb_job_runner_new ();
+  JobLog log = { 0 };
+  g_autoptr(TbJob) job = tb_job_new ("flood", flood_work, log_reports, log_done, &log, NULL);
+  tb_job_runner_push (runner, job);
+  g_assert_true (gui_wait (log_is_done, &log, 20));
+  g_assert_no_error (log.error);
+  g_assert_cmpint (log.n_reports_seen, ==, 20000);
+  /* the worker outruns the main loop: far fewer deliveries than reports */
+  g_test_message ("20000 reports in %d main-loop deliveries", log.n_calls);
+  g_assert_cmpint (log.n_calls, <, 2000);
+}
+
+static gboolean
+wait_work (TbJob *job, gpointer data, GCancellable *c, GError **error)
+{
+  for (int i = 0; ; i++)
+    {
+      if (!tb_job_wait_if_paused (job, c, error))
+        return FALSE;
+      if (g_cancellable_set_error_if_cancelled (c, error))
+        return FALSE;
+      tb_job_report (job, GINT_TO_POINTER (i + 1), NULL);
+      g_usleep (5000);
+    }
+}
+
+static gboolean
+fail_work (TbJob *job, gpointer data, GCancellable *c, GError **error)
+{
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "the input is bad: fix it");
+  return FALSE;
+}
+
+static gboolean reports_over_10 (gpointer data) { return ((JobLog *) data)->last >= 10; }
+
+static void
+test_runner_pause_cancel_fail (void)
+{
+  g_autoptr(TbJobRunner) runner = tb_job_runner_new ();
+  JobLog log = { 0 }, log2 = { 0 };
+  g_autoptr(TbJob) job = tb_job_new ("wait", wait_work, log_reports, log_done, &log, NULL);
+  g_autoptr(TbJob) failing = tb_job_new ("fail", fail_work, NULL, log_done, &log2, NULL);
+  tb_job_runner_push (runner, job);
+  tb_job_runner_push (runner, failing);
+  g_assert_cmpuint (tb_job_runner_get_n_queued (runner), ==, 1);
+  g_assert_true (gui_wait (reports_over_10, &log, 10));
+  tb_job_runner_set_paused (runner, TRUE);
+  gui_pump (100);
+  int at_pause = log.last;
+  gui_pump (300);
+  g_assert_cmpint (log.last, <=, at_pause + 1);   /* at most the iteration in flight */
+  tb_job_runner_set_paused (runner, FALSE);
+  gui_pump (200);
+  g_assert_cmpint (log.last, >, at_pause + 5);
+  gint64 t0 = g_get_monotonic_time ();
+  tb_job_runner_cancel (runner);
+  g_assert_true (gui_wait (log_is_done, &log, 5));
+  g_assert_cmpint (g_get_monotonic_time () - t0, <, G_USEC_PER_SEC);   /* cancelled within 1 s */
+  g_assert_error (log.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  /* the queued job runs next and its failure arrives as a GError */
+  g_assert_true (gui_wait (log_is_done, &log2, 5));
+  g_assert_error (log2.error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA);
+  g_clear_error (&log.error);
+  g_clear_error (&log2.error);
+}
+
+/* Compare view with two sources on one grid: modes switch, the wipe follows a drag. */
+static void
+test_compare_view (Fixture *f, gconstpointer data)
+{
+  double centre[3] = { 0, 0, 0 }, size[3] = { 4, 4, 4 };
+  guint id = tb_document_add_voi (f->doc, "c", centre, size);
+  double sp[3] = { 0.125, 0.125, 0.125 };
+  g_autoptr(TbVolume) fine = tb_volume_new (32, 32, 32, sp, NULL);
+  for (int a = 0; a < 3; a++)
+    fine->origin[a] = -2 + 0.0625;
+  for (gsize i = 0; i < tb_volume_n_voxels (fine); i++)
+    fine->data[i] = (i % 32) < 16 ? 0.1f : 0.9f;
+  tb_document_set_result (f->doc, id, TB_METHOD_TO, fine);
+  GtkWidget *win = gtk_window_new ();
+  TbCompareView *cv = TB_COMPARE_VIEW (tb_compare_view_new (f->doc));
+  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (cv));
+  gtk_window_set_default_size (GTK_WINDOW (win), 400, 300);
+  gtk_window_present (GTK_WINDOW (win));
+  gui_pump (100);
+  const char *msg = NULL;
+  g_assert_true (tb_compare_view_is_ready (cv, &msg));
+  tb_compare_view_set_mode (cv, TB_COMPARE_WIPE);
+  tb_compare_view_drag_wipe (cv, 200, 100, 5);
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_wipe (cv), 100.0 / gtk_widget_get_width (GTK_WIDGET (cv)), 1e-9);
+  gui_pump (30);
+  g_autoptr(GdkTexture) wipe1 = gui_render (GTK_WIDGET (cv));
+  tb_compare_view_drag_wipe (cv, 100, 300, 5);
+  gui_pump (30);
+  g_autoptr(GdkTexture) wipe2 = gui_render (GTK_WIDGET (cv));
+  g_assert_cmpfloat (gui_mean_abs_diff (wipe1, wipe2, 100, 0, 300, 300), >, 1);
+  tb_compare_view_set_mode (cv, TB_COMPARE_DIFFERENCE);
+  gui_pump (30);
+  g_autoptr(GdkTexture) diff = gui_render (GTK_WIDGET (cv));
+  g_assert_cmpfloat (gui_pixel_stddev (diff), >, 5);
+  /* a missing source says so */
+  tb_compare_view_set_methods (cv, TB_METHOD_CLINICAL, TB_METHOD_NN);
+  g_assert_false (tb_compare_view_is_ready (cv, &msg));
+  g_assert_nonnull (msg);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+int
+main (int argc, char *argv[])
+{
+  gui_test_init (&argc, &argv);
+  g_test_add ("/Trabecula/SliceView/voi-draw-resize-move-undo", Fixture, NULL, fixture_setup,
+              test_voi_draw_resize_move_undo, fixture_teardown);
+  g_test_add ("/Trabecula/SliceView/click-sets-linked-crosshair", Fixture, NULL, fixture_setup,
+              test_click_sets_linked_crosshair, fixture_teardown);
+  g_test_add ("/Trabecula/SliceView/scroll-zoom-pan-window", Fixture, NULL, fixture_setup,
+              test_scroll_zoom_window, fixture_teardown);
+  g_test_add ("/Trabecula/SliceView/enhanced-voi-own-resolution", Fixture, NULL, fixture_setup,
+              test_enhanced_voi_pixels, fixture_teardown);
+  g_test_add ("/Trabecula/SliceView/mask-and-load-arrows", Fixture, NULL, fixture_setup,
+              test_mask_and_loads_overlay, fixture_teardown);
+  g_test_add ("/Trabecula/CompareView/wipe-and-difference", Fixture, NULL, fixture_setup,
+              test_compare_view, fixture_teardown);
+  g_test_add_func ("/Trabecula/Chart/grow-log-hover", test_chart);
+  g_test_add_func ("/Trabecula/JobRunner/coalesces", test_runner_coalesces);
+  g_test_add_func ("/Trabecula/JobRunner/pause-cancel-fail", test_runner_pause_cancel_fail);
+  return g_test_run ();
+}
