@@ -73,7 +73,7 @@ thickness_2d (const TbVolume *bin)
         tv->data[z * plane + i] = z == nz / 2;
       }
   double th = NAN, sd, mx;
-  TbVolume *lt = tb_morpho_local_thickness (m, TRUE, tv, &th, &sd, &mx, NULL, NULL);
+  TbVolume *lt = tb_morpho_local_thickness (m, TRUE, tv, &th, &sd, &mx, NULL, NULL, NULL, NULL);
   if (lt != NULL)
     tb_volume_unref (lt);
   else
