@@ -17,7 +17,11 @@ print_usage (FILE *out)
   fprintf (out, "Usage: trabecula-cli COMMAND [OPTIONS...]\n\n"
                 "Recover trabecular bone micro-architecture from clinical CT.\n\nCommands:\n");
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    fprintf (out, "  %-12s %s\n", commands[i].name, commands[i].summary);
+    {
+      /* identifiers use '_', the command line '-': make_pairs is `make-pairs` */
+      g_autofree char *name = g_strdelimit (g_strdup (commands[i].name), "_", '-');
+      fprintf (out, "  %-12s %s\n", name, commands[i].summary);
+    }
   fprintf (out, "\nRun 'trabecula-cli COMMAND --help' for the options of a command.\n");
 }
 
@@ -40,8 +44,9 @@ main (int argc, char **argv)
       printf ("trabecula-cli " TB_VERSION "\n");
       return TB_CLI_OK;
     }
+  g_autofree char *wanted = g_strdelimit (g_strdup (argv[1]), "-", '_');
   for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
-    if (strcmp (argv[1], commands[i].name) == 0)
+    if (strcmp (wanted, commands[i].name) == 0)
       return commands[i].run (argc - 1, argv + 1);
 
   g_printerr ("trabecula-cli: unknown command '%s'\n\n", argv[1]);
