@@ -6,7 +6,7 @@
 
 #include <math.h>
 #include <string.h>
-#include <tiffio.h>
+#include "io/tb-io.h"
 
 typedef struct {
   GArray *u;   /* per step: double[n_dofs] */
@@ -140,38 +140,17 @@ test_block (void)
   solve_and_compare (m, 1e-6, 1e-7);
 }
 
-/* The micro-CT, read with libtiff (8-bit multipage). */
-static guint8 *
-read_microct (const char *path, int *nx, int *ny, int *nz)
-{
-  TIFF *t = TIFFOpen (path, "r");
-  g_assert_nonnull (t);
-  uint32_t w, h;
-  TIFFGetField (t, TIFFTAG_IMAGEWIDTH, &w);
-  TIFFGetField (t, TIFFTAG_IMAGELENGTH, &h);
-  int n = TIFFNumberOfDirectories (t);
-  guint8 *d = g_malloc ((gsize) w * h * n);
-  for (int z = 0; z < n; z++)
-    {
-      TIFFSetDirectory (t, z);
-      for (uint32_t y = 0; y < h; y++)
-        g_assert_cmpint (TIFFReadScanline (t, d + ((gsize) z * h + y) * w, y, 0), ==, 1);
-    }
-  TIFFClose (t);
-  *nx = w; *ny = h; *nz = n;
-  return d;
-}
-
 static void
 test_trabecular (void)
 {
   g_autofree char *path = tb_test_shared_data ("microct/LHDL_3155_D_4_bc_uint8_200x200x200_19.5um.tif");
   if (path == NULL)
     return;
-  int nx, ny, nz, N = 24, o = 88;
-  g_autofree guint8 *img = read_microct (path, &nx, &ny, &nz);
-  double h[3] = { 0.0195, 0.0195, 0.0195 };
+  int N = 24, o = 88;
   g_autoptr(GError) error = NULL;
+  g_autoptr(TbVolume) img = tb_io_read (path, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  double h[3] = { img->spacing[0], img->spacing[1], img->spacing[2] };
   g_autoptr(TbFeModel) m = tb_fe_model_new (N, N, N, h, &error);
   g_autofree float *rho = g_new (float, N * N * N);
   double bv = 0;
@@ -180,7 +159,7 @@ test_trabecular (void)
       for (int i = 0; i < N; i++)
         {
           /* threshold 63, the value the data's own repository segments it with */
-          float r = img[((gsize) (o + k) * ny + o + j) * nx + o + i] > 63 ? 1.0f : 0.0f;
+          float r = tb_volume_get (img, o + i, o + j, o + k) > 63 ? 1.0f : 0.0f;
           rho[i + N * (j + N * k)] = r;
           bv += r;
         }
