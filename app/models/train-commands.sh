@@ -18,6 +18,6 @@ nice -n 5 $CLI train --data "$DATA" --out "$RUN" --arch srresnet --features 16 -
     --max-minutes 38
 cp "$RUN/model.safetensors" app/models/srresnet2d-x8.safetensors
 
-# 3. Quality: held-out phantom seeds 201-203 (four VOIs each) and the degraded micro-CT.
-build/tests/nn/nn-evaluate app/models/srresnet2d-x8.safetensors 201 202 203 \
+# 3. Quality: held-out phantom seeds 201, 202 (four VOIs each) and the degraded micro-CT. ~9 min.
+build/tests/nn/nn-evaluate app/models/srresnet2d-x8.safetensors 201 202 \
     --microct ../shared/data/microct/LHDL_3155_D_4_bc_uint8_200x200x200_19.5um.tif

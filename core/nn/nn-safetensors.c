@@ -9,6 +9,7 @@
 #include <glib/gstdio.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #if G_BYTE_ORDER != G_LITTLE_ENDIAN
 #error "safetensors data is little-endian; add byte swapping for this platform"
@@ -218,6 +219,7 @@ tb_nn_safetensors_write (const char *path, GHashTable *tensors, GHashTable *meta
       g_set_error (error, G_FILE_ERROR, g_file_error_from_errno (errno), "Cannot write %s: %s", path, g_strerror (errno));
       return FALSE;
     }
+  fchmod (fd, 0644);   /* mkstemp makes 0600; a model or dataset is meant to be shared */
   FILE *f = fdopen (fd, "wb");
   guint64 hl = GUINT64_TO_LE ((guint64) header->len);
   gboolean ok = fwrite (&hl, 8, 1, f) == 1 && fwrite (header->str, 1, header->len, f) == header->len;
