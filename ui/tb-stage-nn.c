@@ -1,6 +1,6 @@
 /* tb-stage-nn.c — Enhance a VOI with a trained generator (the nn stage): patchwise inference on the
  * clinical HU, stitched along minimum-error seams. The network is a file the user chooses (the
- * document's "nn-model"); $TB_NN_MODEL or the installed default are used when none is chosen. */
+ * document's "nn-model"); $TB_NN_MODEL or the shipped model (app/models) are used when none is chosen. */
 #include "config-ui.h"
 
 #include <glib/gi18n-lib.h>
@@ -35,10 +35,15 @@ tb_stage_nn_model_path (TbDocument *doc)
     return g_strdup (chosen);
   if (g_getenv ("TB_NN_MODEL") != NULL)
     return g_strdup (g_getenv ("TB_NN_MODEL"));
-  char *installed = g_build_filename (TB_DATADIR, "trabecula", "models", "default.safetensors", NULL);
-  if (g_file_test (installed, G_FILE_TEST_EXISTS))
-    return installed;
-  g_free (installed);
+  /* the shipped model: installed, or in the source tree when run from the build folder */
+  const char *dirs[] = { TB_DATADIR "/trabecula/models", TB_SOURCE_MODELS_DIR };
+  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      char *path = g_build_filename (dirs[i], "srresnet2d-x8.safetensors", NULL);
+      if (g_file_test (path, G_FILE_TEST_EXISTS))
+        return path;
+      g_free (path);
+    }
   return NULL;
 }
 

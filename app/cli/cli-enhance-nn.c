@@ -1,6 +1,6 @@
-/* cli-enhance-nn.c — `trabecula-cli enhance_nn IN OUT`: a CT/QCT volume (HU) through a trained
+/* cli-enhance-nn.c — `trabecula-cli enhance --method nn IN OUT`: a CT/QCT volume (HU) through a trained
  * generator, patch by patch, stitched by overlap-tile (exact), minimum-error seams or blending.
- * Temporary command name until `enhance --method nn` dispatches here. Ctrl-C cancels within one
+ * Ctrl-C cancels within one
  * patch and writes nothing. */
 #include "cli-image.h"
 #include "nn/tb-nn.h"
@@ -78,9 +78,9 @@ tb_cli_enhance_nn (int argc, char **argv)
   if (!tb_cli_parse (ctx, &argc, &argv))
     return TB_CLI_USAGE;
   if (argc != 3 || model == NULL)
-    return tb_cli_usage ("enhance_nn", "expected --model FILE, IN and OUT");
+    return tb_cli_usage ("enhance", "expected --model FILE, IN and OUT");
   if ((voi != NULL) + (slices != NULL) + (mask_path != NULL) > 1)
-    return tb_cli_usage ("enhance_nn", "give at most one of --voi, --slices, --mask");
+    return tb_cli_usage ("enhance", "give at most one of --voi, --slices, --mask");
   if (stitch == NULL || strcmp (stitch, "tile") == 0)
     p.stitch = TB_NN_STITCH_TILE;
   else if (strcmp (stitch, "quilt") == 0)
@@ -88,28 +88,28 @@ tb_cli_enhance_nn (int argc, char **argv)
   else if (strcmp (stitch, "blend") == 0)
     p.stitch = TB_NN_STITCH_BLEND;
   else
-    return tb_cli_usage ("enhance_nn", "--stitch is tile, quilt or blend, not '%s'", stitch);
+    return tb_cli_usage ("enhance", "--stitch is tile, quilt or blend, not '%s'", stitch);
   int b[6] = { 0 };
   if (voi != NULL && !tb_cli_parse_ints (voi, b, 6))
-    return tb_cli_usage ("enhance_nn", "--voi wants six integers X0,Y0,Z0,NX,NY,NZ");
+    return tb_cli_usage ("enhance", "--voi wants six integers X0,Y0,Z0,NX,NY,NZ");
   if (slices != NULL && !tb_cli_parse_ints (slices, b, 2))
-    return tb_cli_usage ("enhance_nn", "--slices wants Z0,Z1");
+    return tb_cli_usage ("enhance", "--slices wants Z0,Z1");
   double fallback[3];
   int status = TB_CLI_OK;
-  if (!tb_cli_input_spacing ("enhance_nn", input_spacing, fallback, &status))
+  if (!tb_cli_input_spacing ("enhance", input_spacing, fallback, &status))
     return status;
 
   g_autoptr(GError) error = NULL;
   g_autoptr(TbNnNet) net = tb_nn_net_load (model, &error);
   if (net == NULL)
-    return tb_cli_fail ("enhance_nn", error);
+    return tb_cli_fail ("enhance", error);
   const TbNnArch *arch = tb_nn_net_get_arch (net);
   if (scale > 0 && scale != arch->scale)
     {
       g_set_error (&error, TB_NN_ERROR, TB_NN_ERROR_MISMATCH, "%s upscales by %d, not by the %d asked for", model, arch->scale, scale);
-      return tb_cli_fail ("enhance_nn", error);
+      return tb_cli_fail ("enhance", error);
     }
-  g_autoptr(TbVolume) ct = tb_cli_read ("enhance_nn", argv[1], input_spacing ? fallback : NULL, NULL);
+  g_autoptr(TbVolume) ct = tb_cli_read ("enhance", argv[1], input_spacing ? fallback : NULL, NULL);
   if (ct == NULL)
     return TB_CLI_INPUT;
   g_autoptr(TbMask) mask = NULL;
@@ -117,12 +117,12 @@ tb_cli_enhance_nn (int argc, char **argv)
     {
       mask = tb_io_read_mask (mask_path, NULL, NULL, NULL, &error);
       if (mask == NULL)
-        return tb_cli_fail ("enhance_nn", error);
+        return tb_cli_fail ("enhance", error);
       if (mask->nx != ct->nx || mask->ny != ct->ny || mask->nz != ct->nz)
         {
           g_set_error (&error, TB_NN_ERROR, TB_NN_ERROR_MISMATCH, "The mask is %dx%dx%d, the image %dx%dx%d: not the same grid",
                        mask->nx, mask->ny, mask->nz, ct->nx, ct->ny, ct->nz);
-          return tb_cli_fail ("enhance_nn", error);
+          return tb_cli_fail ("enhance", error);
         }
     }
   double want = tb_nn_net_get_meta_double (net, "input_spacing_mm", 0.0);
@@ -135,12 +135,12 @@ tb_cli_enhance_nn (int argc, char **argv)
       if (differs)
         {
           if (voi != NULL || mask != NULL)
-            return tb_cli_usage ("enhance_nn", "--resample works on whole images or --slices; resample first for a VOI or mask");
-          g_printerr ("enhance_nn: resampling %.4g x %.4g x %.4g mm to %.4g x %.4g x %.4g mm\n",
+            return tb_cli_usage ("enhance", "--resample works on whole images or --slices; resample first for a VOI or mask");
+          g_printerr ("enhance: resampling %.4g x %.4g x %.4g mm to %.4g x %.4g x %.4g mm\n",
                       ct->spacing[0], ct->spacing[1], ct->spacing[2], sp[0], sp[1], sp[2]);
           TbVolume *r = tb_volume_resample (ct, sp, &error);
           if (r == NULL)
-            return tb_cli_fail ("enhance_nn", error);
+            return tb_cli_fail ("enhance", error);
           tb_volume_unref (ct);
           ct = r;
         }
@@ -151,7 +151,7 @@ tb_cli_enhance_nn (int argc, char **argv)
   else if (slices != NULL)
     box = (TbBox) { 0, 0, b[0], ct->nx, ct->ny, b[1] - b[0] + 1 };
   else if (mask != NULL && !mask_box (mask, &box))
-    return tb_cli_usage ("enhance_nn", "the mask %s is empty", mask_path);
+    return tb_cli_usage ("enhance", "the mask %s is empty", mask_path);
 
   g_autoptr(GCancellable) cancel = g_cancellable_new ();
   struct sigaction sa = { 0 };
@@ -160,7 +160,7 @@ tb_cli_enhance_nn (int argc, char **argv)
   sigaction (SIGTERM, &sa, NULL);
   g_autoptr(TbVolume) out = tb_nn_enhance (net, ct, &box, &p, cancel, enhance_progress, cancel, &error);
   if (out == NULL)
-    return tb_cli_fail ("enhance_nn", error);
+    return tb_cli_fail ("enhance", error);
   if (mask != NULL)
     {
       int sc[3] = { out->nx / box.nx, out->ny / box.ny, out->nz / box.nz };
@@ -173,5 +173,5 @@ tb_cli_enhance_nn (int argc, char **argv)
                 out->data[tb_volume_index (out, x, y, z)] = 0.0f;
             }
     }
-  return tb_cli_write ("enhance_nn", argv[2], out, type);
+  return tb_cli_write ("enhance", argv[2], out, type);
 }

@@ -1,8 +1,8 @@
 /* cli-enhance-to.c — resolution enhancement of a VOI by topology optimization (paper 000).
- * Registered for now as `trabecula-cli enhance_to`; `enhance --method to` will dispatch here.
+ * Reached as `trabecula-cli enhance --method to` (cli-enhance.c).
  *
- *   trabecula-cli enhance_to --phantom --voi head -o head.tif --history head.csv
- *   trabecula-cli enhance_to CT.tif --voi-box 100,80,60,8,8,8 --stress 0,0,-2,0,0,0 -o voi.tif
+ *   trabecula-cli enhance --method to --phantom --voi head -o head.tif --history head.csv
+ *   trabecula-cli enhance --method to CT.tif --voi-box 100,80,60,8,8,8 --stress 0,0,-2,0,0,0 -o voi.tif
  *
  * The CT is read as HU, turned into BMD by the calibration HU = a + b BMD, then into relative
  * density between --bmd-range; the VOI's loads come from the whole-bone FE under the hip load cases
@@ -48,7 +48,7 @@ print_iteration (const TbTopoptReport *r, gpointer data)
 int
 tb_cli_enhance_to (int argc, char **argv)
 {
-  const char *cmd = "enhance_to";
+  const char *cmd = "enhance";
   gboolean phantom_input = FALSE;
   g_autofree char *voi_name = NULL, *voi_box = NULL, *loads = NULL, *output = NULL, *history = NULL;
   g_autofree char *calib = NULL, *bmd_range = NULL;

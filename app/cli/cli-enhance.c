@@ -6,9 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-int tb_cli_enhance_to (int argc, char **argv);
-int tb_cli_enhance_nn (int argc, char **argv);
-
 int
 tb_cli_enhance (int argc, char **argv)
 {
