@@ -14,9 +14,9 @@ FLAGS="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefine
        -I$ROOT/core -I/usr/include/nifti $(pkg-config --cflags glib-2.0 gio-2.0 libtiff-4)"
 LIBS="$(pkg-config --libs glib-2.0 gio-2.0 libtiff-4) -lnifti2 -lznz -lz -lm"
 for r in ${READERS:-tiff nifti metaimage dicom}; do
-  [ -f "$HERE/fuzz-$r.c" ] || continue
+  case $r in tiff) ext=tif ;; nifti) ext=nii ;; metaimage) ext=mhd ;; dicom) ext=dcm ;; *) continue ;; esac
   echo "== building fuzz-$r"
-  clang $FLAGS -Wno-unknown-pragmas "$HERE/fuzz-$r.c" $CORE $LIBS -o "$OUT/fuzz-$r"
+  clang $FLAGS -DFUZZ_EXT="\"$ext\"" -Wno-unknown-pragmas "$HERE/fuzz-reader.c" $CORE $LIBS -o "$OUT/fuzz-$r"
   mkdir -p "$OUT/corpus-$r" "$HERE/crash-$r"
   echo "== running fuzz-$r for ${SECONDS_EACH}s"
   nice -n 10 "$OUT/fuzz-$r" -max_total_time="$SECONDS_EACH" -rss_limit_mb=2048 -timeout=10 \

@@ -1,10 +1,15 @@
-/* fuzz-tiff.c — libFuzzer harness for the tiff reader: every input goes through tb_io_read (which
- * picks the reader by content) from a file named *.tif. Build and run with run-fuzz.sh. */
+/* fuzz-reader.c — libFuzzer harness for the image readers: every input goes through tb_io_read
+ * (which picks the reader by content) from a file named *.FUZZ_EXT. run-fuzz.sh builds it once per
+ * reader (-DFUZZ_EXT="tif", "nii", "mhd", "dcm") and runs each on that reader's seed corpus. */
 #include "io/tb-io.h"
 
 #include <stdlib.h>
 #include <unistd.h>
 #include <glib/gstdio.h>
+
+#ifndef FUZZ_EXT
+#define FUZZ_EXT "tif"
+#endif
 
 static char *path;
 
@@ -13,7 +18,7 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   /* headers that claim huge images must be refused, not allocated */
   g_setenv ("TB_MEMORY_LIMIT", "256M", TRUE);
-  path = g_strdup_printf ("%s/tb-fuzz-%d.tif", g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir (),
+  path = g_strdup_printf ("%s/tb-fuzz-%d." FUZZ_EXT, g_file_test ("/dev/shm", G_FILE_TEST_IS_DIR) ? "/dev/shm" : g_get_tmp_dir (),
                           (int) getpid ());
   return 0;
 }
