@@ -16,7 +16,6 @@ typedef struct {
   gint64 started;
   gboolean quick;                 /* smaller, faster settings (tests, a first look) */
   char *model;                    /* the network for the NN step */
-  TbBox head_box;                 /* the head VOI in clinical voxels */
 } DemoContext;
 
 /* Run another subcommand in-process, on the files the earlier steps wrote: the demo drives the
@@ -122,18 +121,26 @@ step_nn (DemoContext *ctx, GError **error)
                ctx->model != NULL ? ctx->model : "none");
       return TRUE;
     }
+  /* cut the VOI out of the scan, then enhance it whole, resampled to the model's voxel size when
+   * the scan's differs (--quick scans at 1.25 mm; the model was trained at 0.625 mm) */
   const TbPhantomVoi *voi = tb_phantom_find_voi (ctx->phantom.phantom, "head");
-  if (!tb_box_from_world (ctx->phantom.qct->hu, voi->centre, voi->size, &ctx->head_box, error))
-    return FALSE;
   g_autofree char *ct = out_path (ctx, "qct_hu.nii.gz");
+  g_autofree char *cut = out_path (ctx, "head_qct.nii.gz");
+  g_autofree char *centre = g_strdup_printf ("--centre-mm=%.3f,%.3f,%.3f", voi->centre[0], voi->centre[1], voi->centre[2]);
+  g_autofree char *size = g_strdup_printf ("--size-mm=%.3f,%.3f,%.3f", voi->size[0], voi->size[1], voi->size[2]);
+  g_autoptr(GPtrArray) c = g_ptr_array_new ();
+  g_ptr_array_add (c, ct);
+  g_ptr_array_add (c, cut);
+  g_ptr_array_add (c, centre);
+  g_ptr_array_add (c, size);
+  if (!run_command (tb_cli_crop, "crop", c, error))
+    return FALSE;
   g_autofree char *out = out_path (ctx, "head_nn.tif");
-  g_autofree char *box = g_strdup_printf ("--voi=%d,%d,%d,%d,%d,%d", ctx->head_box.x0, ctx->head_box.y0,
-                                          ctx->head_box.z0, ctx->head_box.nx, ctx->head_box.ny, ctx->head_box.nz);
   g_autofree char *model = g_strdup_printf ("--model=%s", ctx->model);
   g_autoptr(GPtrArray) a = g_ptr_array_new ();
   g_ptr_array_add (a, model);
-  g_ptr_array_add (a, box);
-  g_ptr_array_add (a, ct);
+  g_ptr_array_add (a, "--resample");
+  g_ptr_array_add (a, cut);
   g_ptr_array_add (a, out);
   return run_command (tb_cli_enhance_nn, "enhance", a, error);
 }
