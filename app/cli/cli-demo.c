@@ -23,10 +23,13 @@ typedef struct {
 static gboolean
 run_command (TbCliRun run, const char *name, GPtrArray *args, GError **error)
 {
+  /* "enhance --method to" is shown whole; the method's own parser gets argv[0] = "enhance" */
+  g_auto(GStrv) words = g_strsplit (name, " ", 2);
   g_ptr_array_insert (args, 0, (gpointer) name);
   g_ptr_array_add (args, NULL);
   g_autofree char *line = g_strjoinv (" ", (char **) args->pdata);
   g_print ("$ trabecula-cli %s\n", line);
+  args->pdata[0] = words[0];
   int rc = run ((int) args->len - 1, (char **) args->pdata);
   if (rc != TB_CLI_OK)
     {
@@ -115,7 +118,7 @@ step_topopt (DemoContext *ctx, GError **error)
   g_ptr_array_add (a, hist);
   /* an infeasible end (exit 2) still writes the best design; the summary reports it */
   g_autoptr(GError) local = NULL;
-  if (!run_command (tb_cli_enhance_to, "enhance", a, &local))
+  if (!run_command (tb_cli_enhance_to, "enhance --method to", a, &local))
     g_print ("(the optimization ended without meeting every constraint: %s)\n", local->message);
   return TRUE;
 }
@@ -151,7 +154,7 @@ step_nn (DemoContext *ctx, GError **error)
   g_ptr_array_add (a, "--resample");
   g_ptr_array_add (a, cut);
   g_ptr_array_add (a, out);
-  return run_command (tb_cli_enhance_nn, "enhance", a, error);
+  return run_command (tb_cli_enhance_nn, "enhance --method nn", a, error);
 }
 
 /* BV/TV (fraction >= 0.5), Tb.Th and SSIM against the truth on the same grid. */
@@ -193,7 +196,9 @@ step_measure (DemoContext *ctx, GError **error)
                                                     NULL, NULL, NULL, error);
       if (truth == NULL)
         return FALSE;
+      /* the TIFF stores the spacing as a float: take the result's grid exactly */
       memcpy (truth->origin, to->origin, sizeof truth->origin);
+      memcpy (truth->spacing, to->spacing, sizeof truth->spacing);
       measure_row ("phantom truth", truth, NULL);
       measure_row ("topology optimization", to, truth);
     }
