@@ -272,7 +272,7 @@ write_results (TbFeSolver *S, const TbVolume *in, const char *dir, GError **erro
 int
 tb_cli_fe (int argc, char **argv)
 {
-  char *loads = NULL, *output = NULL, *deck = NULL, *smoother = NULL, *coarse = NULL;
+  g_autofree char *loads = NULL, *output = NULL, *deck = NULL, *smoother = NULL, *coarse = NULL;
   gboolean femur = FALSE, density = FALSE, verbose = FALSE;
   double threshold = G_MAXDOUBLE, E0 = 15000, emin_ratio = 1e-9, nu = 0.3, penal = 3, rtol = 1e-8;
   int levels = 0, max_iter = 1000;

@@ -232,7 +232,8 @@ tb_morpho_mesh_build (const TbMask *m, const TbMask *tv, TbMorphoMesh *mesh, GEr
   gsize off = 0;
   for (int l = 0; l <= nz; l++)
     {
-      memcpy (mesh->triangles + 3 * off, layers[l]->data, layers[l]->len * 3 * sizeof (guint32));
+      if (layers[l]->len > 0)  /* an empty GArray's data may be NULL, which memcpy must not get */
+        memcpy (mesh->triangles + 3 * off, layers[l]->data, layers[l]->len * 3 * sizeof (guint32));
       off += layers[l]->len;
       g_array_free (layers[l], TRUE);
     }
