@@ -64,13 +64,7 @@ label_raw (const guint8 *data, int nx, int ny, int nz, int connectivity, gboolea
             {
               /* the hot case (hole filling, background): the six face neighbours directly */
               gsize nb[6];
-              int c = 0;
-              if (i > 0) nb[c++] = idx - 1;
-              if (i < nx - 1) nb[c++] = idx + 1;
-              if (j > 0) nb[c++] = idx - nx;
-              if (j < ny - 1) nb[c++] = idx + nx;
-              if (k > 0) nb[c++] = idx - sxy;
-              if (k < nz - 1) nb[c++] = idx + sxy;
+              int c = tb_segment_face_neighbours (idx, i, j, k, nx, ny, nz, nb);
               for (int t = 0; t < c; t++)
                 {
                   gsize q = nb[t];
@@ -199,13 +193,7 @@ fill_block (guint8 *data, int nx, int ny, int nz)
       gsize idx = queue[head++];
       int i = idx % nx, j = (idx / nx) % ny, k = idx / sxy;
       gsize nb[6];
-      int c = 0;
-      if (i > 0) nb[c++] = idx - 1;
-      if (i < nx - 1) nb[c++] = idx + 1;
-      if (j > 0) nb[c++] = idx - nx;
-      if (j < ny - 1) nb[c++] = idx + nx;
-      if (k > 0) nb[c++] = idx - sxy;
-      if (k < nz - 1) nb[c++] = idx + sxy;
+      int c = tb_segment_face_neighbours (idx, i, j, k, nx, ny, nz, nb);
       for (int t = 0; t < c; t++)
         if (data[nb[t]] == 0 && !outside[nb[t]])
           {
@@ -403,13 +391,7 @@ tb_segment_absorb_fragments (TbMask *labels, guint8 fragment, guint8 background)
           gsize idx = vox[e];
           int i = idx % nx, j = (idx / nx) % ny, k = idx / sxy;
           gsize nb[6];
-          int c = 0;
-          if (i > 0) nb[c++] = idx - 1;
-          if (i < nx - 1) nb[c++] = idx + 1;
-          if (j > 0) nb[c++] = idx - nx;
-          if (j < ny - 1) nb[c++] = idx + nx;
-          if (k > 0) nb[c++] = idx - sxy;
-          if (k < nz - 1) nb[c++] = idx + sxy;
+          int c = tb_segment_face_neighbours (idx, i, j, k, nx, ny, nz, nb);
           for (int t = 0; t < c; t++)
             counts[labels->data[nb[t]]]++;
         }

@@ -23,6 +23,22 @@ tb_segment_tick (TbSegmentTicker *t, double fraction, const char *message, GErro
   return !g_cancellable_set_error_if_cancelled (t->cancellable, error);
 }
 
+/* The face (6-connected) neighbours of voxel idx = i + nx (j + ny k) that lie inside the grid;
+ * returns how many were written to nb. */
+static inline int
+tb_segment_face_neighbours (gsize idx, int i, int j, int k, int nx, int ny, int nz, gsize nb[6])
+{
+  gsize sxy = (gsize) nx * ny;
+  int c = 0;
+  if (i > 0) nb[c++] = idx - 1;
+  if (i < nx - 1) nb[c++] = idx + 1;
+  if (j > 0) nb[c++] = idx - nx;
+  if (j < ny - 1) nb[c++] = idx + nx;
+  if (k > 0) nb[c++] = idx - sxy;
+  if (k < nz - 1) nb[c++] = idx + sxy;
+  return c;
+}
+
 gboolean tb_segment_same_grid_mask (const TbVolume *v, const TbMask *m, const char *what, GError **error);
 TbMask  *tb_segment_mask_like      (const TbVolume *v, GError **error);
 
