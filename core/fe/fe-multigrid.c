@@ -10,6 +10,15 @@
  * zeroed (exact Galerkin of the constrained operator). Deep levels are built from the stored cell matrices
  * one level up (Pc^T Kc Pc over the children). Rediscretization (for comparison): cell modulus = mean of
  * its fine moduli times K0 of the coarse cell size.
+ *
+ * Layout: the fine level keeps the model's interleaved DOFs (node*dim + c). Coarse levels store their
+ * vectors component by component (c*stride + guard + node) and their stencils as one float array per
+ * (neighbour, c1, c2) over all nodes, so the stencil apply is a run of unit-stride multiply-adds the
+ * compiler vectorizes, and the stencil, the largest array of the hierarchy, streams from memory at half
+ * the bytes. The stencils are summed in double and rounded once to float: a preconditioner needs no more
+ * (PETSc and hypre run mixed-precision multigrid the same way); the coarsest level is factored from the
+ * double sums. The guard (one node layer + one row each side, zero, fixed) lets shifted loads at the
+ * grid's edges read harmless zeros instead of testing bounds.
  */
 #include "fe-private.h"
 
@@ -24,8 +33,11 @@
 
 typedef struct {
   int nc[3], nn[3];
-  gsize n_nodes, n_dofs;
-  double *A;          /* coarse: stencil, n_nodes * S * dim * dim */
+  gsize n_nodes, n_dofs;  /* n_dofs: the vector length (coarse levels: dim * stride) */
+  gboolean soa;       /* coarse levels: component-major vectors with guards */
+  gsize guard, stride;
+  float *A;           /* coarse: stencil, [s][c1][c2][node] */
+  double *Ad;         /* the same in double while (re)building */
   double *cells;      /* stored full cell matrices (levels >= tab level), n_cells * nke * nke */
   double *dinv;
   guint8 *fixed;
@@ -51,6 +63,20 @@ static inline gsize
 lnode (const Level *L, int i, int j, int k)
 {
   return (gsize) i + (gsize) L->nn[0] * ((gsize) j + (gsize) L->nn[1] * (gsize) k);
+}
+
+/* index of (node, component) in a level's vectors */
+static inline gsize
+vidx (const Level *L, gsize n, int c, int dim)
+{
+  return L->soa ? L->guard + (gsize) c * L->stride + n : n * dim + c;
+}
+
+/* index of stencil entry (node, neighbour s, c1, c2) */
+static inline gsize
+aidx (const Level *L, gsize n, int s, int c1, int c2, int dim)
+{
+  return (((gsize) s * dim + c1) * dim + c2) * L->n_nodes + n;
 }
 
 /* trilinear weights of the 2^dim corners of a unit cell at local coordinates xi */
@@ -117,7 +143,7 @@ child_weights (int dim, int l, const int p[3], double W[8][8])
 static void
 scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
 {
-  int dim = H->dim, nen = H->nen, nke = H->nke, dd = dim * dim;
+  int dim = H->dim, nen = H->nen, nke = H->nke;
   for (int b1 = 0; b1 < nen; b1++)
     {
       int i1 = I + (b1 & 1), j1 = J + ((b1 >> 1) & 1), k1 = K + ((b1 >> 2) & 1);
@@ -126,52 +152,52 @@ scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
         {
           int dx = (b2 & 1) - (b1 & 1), dy = ((b2 >> 1) & 1) - ((b1 >> 1) & 1), dz = ((b2 >> 2) & 1) - ((b1 >> 2) & 1);
           int s = (dx + 1) + 3 * (dy + 1) + (dim == 3 ? 9 * (dz + 1) : 0);
-          double *blk = L->A + (n1 * H->S + s) * dd;
           for (int c1 = 0; c1 < dim; c1++)
             for (int c2 = 0; c2 < dim; c2++)
-              blk[c1 * dim + c2] += Kc[(b1 * dim + c1) * nke + b2 * dim + c2];
+              L->Ad[aidx (L, n1, s, c1, c2, dim)] += Kc[(b1 * dim + c1) * nke + b2 * dim + c2];
         }
     }
 }
 
+/* y = A x on a coarse level, row by row: for each neighbour and component pair one unit-stride
+ * multiply-add over the row (entries towards missing neighbours are zero; the guards keep the shifted
+ * reads inside the vector). */
 static void
 stencil_apply (TbFeHierarchy *H, Level *L, const double *x, double *y)
 {
-  const int dim = H->dim, dd = dim * dim, S = H->S;
+  const int dim = H->dim, S = H->S;
   const int nx = L->nn[0], ny = L->nn[1], nz = L->nn[2];
-#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
-  for (int k = 0; k < nz; k++)
-    for (int j = 0; j < ny; j++)
-      for (int i = 0; i < nx; i++)
+#pragma omp parallel num_threads(H->nt)
+  {
+    double *acc = g_new (double, (gsize) dim * nx);
+#pragma omp for collapse(2) schedule(static)
+    for (int k = 0; k < nz; k++)
+      for (int j = 0; j < ny; j++)
         {
-          gsize n = lnode (L, i, j, k);
-          /* a node held in every component (supports, or empty space outside a bone): cpu_apply
-           * overwrites its rows with the identity, so skip the work */
-          if (L->fixed[n * dim] && L->fixed[n * dim + 1] && (dim == 2 || L->fixed[n * dim + 2]))
-            continue;
-          double acc[3] = { 0, 0, 0 };
-          const double *An = L->A + n * S * dd;
-          for (int dz = (dim == 3 ? -1 : 0); dz <= (dim == 3 ? 1 : 0); dz++)
+          gsize n0 = lnode (L, 0, j, k);
+          memset (acc, 0, sizeof (double) * dim * nx);
+          for (int s = 0; s < S; s++)
             {
-              if (k + dz < 0 || k + dz >= nz) continue;
-              for (int dy = -1; dy <= 1; dy++)
-                {
-                  if (j + dy < 0 || j + dy >= ny) continue;
-                  for (int dx = -1; dx <= 1; dx++)
-                    {
-                      if (i + dx < 0 || i + dx >= nx) continue;
-                      int s = (dx + 1) + 3 * (dy + 1) + (dim == 3 ? 9 * (dz + 1) : 0);
-                      const double *blk = An + s * dd;
-                      const double *xm = x + lnode (L, i + dx, j + dy, k + dz) * dim;
-                      for (int c1 = 0; c1 < dim; c1++)
-                        for (int c2 = 0; c2 < dim; c2++)
-                          acc[c1] += blk[c1 * dim + c2] * xm[c2];
-                    }
-                }
+              int dx = s % 3 - 1, dy = (s / 3) % 3 - 1, dz = dim == 3 ? s / 9 - 1 : 0;
+              if (j + dy < 0 || j + dy >= ny || k + dz < 0 || k + dz >= nz)
+                continue;
+              gssize o = dx + (gssize) nx * (dy + (gssize) ny * dz);
+              for (int c1 = 0; c1 < dim; c1++)
+                for (int c2 = 0; c2 < dim; c2++)
+                  {
+                    const float *restrict a = L->A + aidx (L, n0, s, c1, c2, dim);
+                    const double *restrict xs = x + (gssize) vidx (L, n0, c2, dim) + o;
+                    double *restrict ac = acc + (gsize) c1 * nx;
+#pragma omp simd
+                    for (int i = 0; i < nx; i++)
+                      ac[i] += (double) a[i] * xs[i];
+                  }
             }
           for (int c = 0; c < dim; c++)
-            y[n * dim + c] = acc[c];
+            memcpy (y + vidx (L, n0, c, dim), acc + (gsize) c * nx, sizeof (double) * nx);
         }
+    g_free (acc);
+  }
 }
 
 static void
@@ -182,6 +208,7 @@ cpu_apply (TbFeHierarchy *H, int l, const double *x, double *y)
     tb_fe_apply_kernel (H->model, H->E, x, y, H->nt);
   else
     stencil_apply (H, L, x, y);
+#pragma omp parallel for schedule(static) num_threads(H->nt) if (L->n_dofs > 100000)
   for (gsize d = 0; d < L->n_dofs; d++)
     if (L->fixed[d])
       y[d] = x[d];
@@ -195,7 +222,13 @@ level_alloc (TbFeHierarchy *H, Level *L, gboolean stencil)
   L->n_nodes = (gsize) L->nn[0] * L->nn[1] * L->nn[2];
   L->n_dofs = L->n_nodes * H->dim;
   if (stencil)
-    L->A = g_new0 (double, L->n_nodes * H->S * H->dim * H->dim);
+    {
+      L->soa = TRUE;
+      L->guard = (gsize) L->nn[0] * L->nn[1] + L->nn[0] + 1;
+      L->stride = L->n_nodes + 2 * L->guard;
+      L->n_dofs = L->stride * H->dim;
+      L->A = g_new0 (float, L->n_nodes * H->S * H->dim * H->dim);
+    }
   L->dinv = g_new0 (double, L->n_dofs);
   L->fixed = g_new0 (guint8, L->n_dofs);
   L->b = g_new0 (double, L->n_dofs);
@@ -208,7 +241,7 @@ level_alloc (TbFeHierarchy *H, Level *L, gboolean stencil)
 static void
 level_clear (Level *L)
 {
-  g_free (L->A); g_free (L->cells); g_free (L->dinv); g_free (L->fixed);
+  g_free (L->A); g_free (L->Ad); g_free (L->cells); g_free (L->dinv); g_free (L->fixed);
   g_free (L->b); g_free (L->x); g_free (L->r); g_free (L->t1); g_free (L->t2); g_free (L->band);
   memset (L, 0, sizeof *L);
 }
@@ -312,7 +345,8 @@ build_level (TbFeHierarchy *H, int l)
 {
   Level *L = &H->lv[l];
   int dim = H->dim, nke = H->nke, tabl = dim == 3 ? TAB_LEVELS_3D : TAB_LEVELS_2D;
-  memset (L->A, 0, sizeof (double) * L->n_nodes * H->S * dim * dim);
+  g_free (L->Ad);
+  L->Ad = g_new0 (double, L->n_nodes * H->S * dim * dim);
   gboolean galerkin = H->s.coarse == TB_FE_COARSE_GALERKIN;
   gboolean store = galerkin && l >= tabl && l < H->nl - 1;
   gsize n_cells = (gsize) L->nc[0] * L->nc[1] * L->nc[2];
@@ -359,29 +393,33 @@ build_level (TbFeHierarchy *H, int l)
    * off-node couplings, which the preconditioner may drop) */
   /* constrained coarse DOFs: Galerkin -> empty rows; rediscretized -> any fine DOF they feed is fixed */
   Level *F = &H->lv[l - 1];
-  memset (L->fixed, 0, L->n_dofs);
+  memset (L->fixed, 1, L->n_dofs);  /* guards stay fixed */
+  for (gsize n = 0; n < L->n_nodes; n++)
+    for (int c = 0; c < dim; c++)
+      L->fixed[vidx (L, n, c, dim)] = 0;
   if (!galerkin)
     {
       for (int k = 0; k < F->nn[2]; k++)
         for (int j = 0; j < F->nn[1]; j++)
           for (int i = 0; i < F->nn[0]; i++)
             for (int c = 0; c < dim; c++)
-              if (F->fixed[lnode (F, i, j, k) * dim + c])
+              if (F->fixed[vidx (F, lnode (F, i, j, k), c, dim)])
                 for (int b = 0; b < H->nen; b++)
                   {
                     int I = i / 2 + ((b & 1) && (i & 1)), J = j / 2 + (((b >> 1) & 1) && (j & 1));
                     int K = k / 2 + (((b >> 2) & 1) && (k & 1));
-                    L->fixed[lnode (L, I, J, K) * dim + c] = 1;
+                    L->fixed[vidx (L, lnode (L, I, J, K), c, dim)] = 1;
                   }
     }
   int centre = dim == 3 ? 13 : 4;
   for (gsize n = 0; n < L->n_nodes; n++)
     for (int c = 0; c < dim; c++)
       {
-        double dg = L->A[(n * H->S + centre) * dim * dim + c * dim + c];
+        double dg = L->Ad[aidx (L, n, centre, c, c, dim)];
+        gsize d = vidx (L, n, c, dim);
         if (!(dg > 0))
-          L->fixed[n * dim + c] = 1;
-        L->dinv[n * dim + c] = L->fixed[n * dim + c] ? 0.0 : 1.0 / dg;
+          L->fixed[d] = 1;
+        L->dinv[d] = L->fixed[d] ? 0.0 : 1.0 / dg;
       }
 }
 
@@ -397,14 +435,14 @@ add_springs (TbFeHierarchy *H)
   for (int l = 1; l < H->nl; l++)
     {
       Level *F = &H->lv[l - 1], *L = &H->lv[l];
-      g_autofree double *sc = g_new0 (double, L->n_dofs);
+      g_autofree double *sc = g_new0 (double, L->n_nodes * dim);
       for (int k = 0; k < F->nn[2]; k++)
         for (int j = 0; j < F->nn[1]; j++)
           for (int i = 0; i < F->nn[0]; i++)
             for (int c = 0; c < dim; c++)
               {
                 double v = s[lnode (F, i, j, k) * dim + c];
-                if (v == 0 || F->fixed[lnode (F, i, j, k) * dim + c])
+                if (v == 0 || F->fixed[vidx (F, lnode (F, i, j, k), c, dim)])
                   continue;
                 for (int b = 0; b < H->nen; b++)
                   {
@@ -419,10 +457,10 @@ add_springs (TbFeHierarchy *H)
         for (int c = 0; c < dim; c++)
           if (sc[n * dim + c] != 0)
             {
-              double *dg = &L->A[(n * H->S + centre) * dim * dim + c * dim + c];
+              double *dg = &L->Ad[aidx (L, n, centre, c, c, dim)];
               *dg += sc[n * dim + c];
-              L->fixed[n * dim + c] = 0;
-              L->dinv[n * dim + c] = 1.0 / *dg;
+              L->fixed[vidx (L, n, c, dim)] = 0;
+              L->dinv[vidx (L, n, c, dim)] = 1.0 / *dg;
             }
       g_free (s);
       s = g_steal_pointer (&sc);
@@ -436,7 +474,7 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
   int dim = H->dim;
   gsize maxoff = 1 + L->nn[0] + (dim == 3 ? (gsize) L->nn[0] * L->nn[1] : 0);
   int kd = (int) (dim * maxoff + dim - 1);
-  int n = (int) L->n_dofs, ld = kd + 1;
+  int n = (int) (L->n_nodes * dim), ld = kd + 1;
   L->kd = kd;
   g_free (L->band);
   L->band = g_new0 (double, (gsize) n * ld);
@@ -457,18 +495,19 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
                 for (int c2 = 0; c2 < dim; c2++)
                   {
                     gsize r = n1 * dim + c1, c = n2 * dim + c2;
-                    if (r > c || L->fixed[r] || L->fixed[c])
+                    if (r > c || L->fixed[vidx (L, n1, c1, dim)] || L->fixed[vidx (L, n2, c2, dim)])
                       continue;
-                    double v = L->A[(n1 * H->S + s) * dim * dim + c1 * dim + c2];
+                    double v = L->Ad[aidx (L, n1, s, c1, c2, dim)];
                     L->band[c * ld + kd + r - c] = v;
                     if (r == c)
                       dmax = MAX (dmax, v);
                   }
             }
         }
-  for (gsize d = 0; d < L->n_dofs; d++)
-    if (L->fixed[d])
-      L->band[d * ld + kd] = 1.0;
+  for (gsize q = 0; q < L->n_nodes; q++)
+    for (int c = 0; c < dim; c++)
+      if (L->fixed[vidx (L, q, c, dim)])
+        L->band[(q * dim + c) * ld + kd] = 1.0;
   int info = LAPACKE_dpbtrf (LAPACK_COL_MAJOR, 'U', n, kd, L->band, ld);
   if (info != 0)
     {
@@ -485,11 +524,20 @@ static void
 cpu_coarse_solve (TbFeHierarchy *H, const double *b, double *x)
 {
   Level *L = &H->lv[H->nl - 1];
-  memcpy (x, b, sizeof (double) * L->n_dofs);
-  LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'U', (int) L->n_dofs, L->kd, 1, L->band, L->kd + 1, x, (int) L->n_dofs);
-  for (gsize d = 0; d < L->n_dofs; d++)
-    if (L->fixed[d])
-      x[d] = 0;
+  int dim = H->dim;
+  gsize n = L->n_nodes * dim;
+  double *t = L->t1;  /* the band solve numbers DOFs node-major */
+  for (gsize q = 0; q < L->n_nodes; q++)
+    for (int c = 0; c < dim; c++)
+      t[q * dim + c] = b[vidx (L, q, c, dim)];
+  LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'U', (int) n, L->kd, 1, L->band, L->kd + 1, t, (int) n);
+  memset (x, 0, sizeof (double) * L->n_dofs);
+  for (gsize q = 0; q < L->n_nodes; q++)
+    for (int c = 0; c < dim; c++)
+      {
+        gsize d = vidx (L, q, c, dim);
+        x[d] = L->fixed[d] ? 0.0 : t[q * dim + c];
+      }
 }
 
 /* ---- smoothing ---- */
@@ -549,14 +597,17 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
           else
             {
               cpu_apply (H, l, x, r);
-              for (gsize q = 0; q < n; q++)
+        #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize q = 0; q < n; q++)
                 r[q] = b[q] - r[q];
             }
           if (zero_guess && it == 0)
-            for (gsize q = 0; q < n; q++)
+      #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize q = 0; q < n; q++)
               x[q] = om * L->dinv[q] * r[q];
           else
-            for (gsize q = 0; q < n; q++)
+      #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize q = 0; q < n; q++)
               x[q] += om * L->dinv[q] * r[q];
         }
       return;
@@ -573,21 +624,26 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
   else
     {
       cpu_apply (H, l, x, r);
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize q = 0; q < n; q++)
         r[q] = b[q] - r[q];
     }
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
   for (gsize q = 0; q < n; q++)
     d[q] = L->dinv[q] * r[q] / theta;
   for (int it = 0; it < steps; it++)
     {
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize q = 0; q < n; q++)
         x[q] += d[q];
       if (it == steps - 1)
         break;
       cpu_apply (H, l, x, r);
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize q = 0; q < n; q++)
         r[q] = b[q] - r[q];
       double rho = 1.0 / (2.0 * sigma - rho_old);
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize q = 0; q < n; q++)
         d[q] = rho * rho_old * d[q] + 2.0 * rho / delta * L->dinv[q] * r[q];
       rho_old = rho;
@@ -613,13 +669,16 @@ cpu_prolong_add (TbFeHierarchy *H, int f, const double *e, double *x)
               for (int bx = 0; bx <= (i & 1); bx++)
                 {
                   double w = ((i & 1) ? 0.5 : 1.0) * ((j & 1) ? 0.5 : 1.0) * ((k & 1) ? 0.5 : 1.0);
-                  const double *ec = e + lnode (C, i / 2 + bx, j / 2 + by, k / 2 + bz) * dim;
+                  gsize nc = lnode (C, i / 2 + bx, j / 2 + by, k / 2 + bz);
                   for (int c = 0; c < dim; c++)
-                    acc[c] += w * ec[c];
+                    acc[c] += w * e[vidx (C, nc, c, dim)];
                 }
           for (int c = 0; c < dim; c++)
-            if (!F->fixed[n * dim + c])
-              x[n * dim + c] += acc[c];
+            {
+              gsize d = vidx (F, n, c, dim);
+              if (!F->fixed[d])
+                x[d] += acc[c];
+            }
         }
 }
 
@@ -648,14 +707,20 @@ cpu_restrict (TbFeHierarchy *H, int f, const double *r, double *rc)
                       double w = wz * wy * (i == 2 * I ? 1.0 : 0.5);
                       gsize n = lnode (F, i, j, k);
                       for (int c = 0; c < dim; c++)
-                        if (!F->fixed[n * dim + c])
-                          acc[c] += w * r[n * dim + c];
+                        {
+                          gsize d = vidx (F, n, c, dim);
+                          if (!F->fixed[d])
+                            acc[c] += w * r[d];
+                        }
                     }
                 }
             }
           gsize nc = lnode (C, I, J, K);
           for (int c = 0; c < dim; c++)
-            rc[nc * dim + c] = C->fixed[nc * dim + c] ? 0.0 : acc[c];
+            {
+              gsize d = vidx (C, nc, c, dim);
+              rc[d] = C->fixed[d] ? 0.0 : acc[c];
+            }
         }
 }
 
@@ -711,6 +776,15 @@ cpu_update (TbFeHierarchy *H, GError **error)
   add_springs (H);
   if (!factor_coarsest (H, error))
     return FALSE;
+  for (int l = 1; l < H->nl; l++)
+    {
+      Level *L = &H->lv[l];
+      gsize na = L->n_nodes * H->S * H->dim * H->dim;
+#pragma omp parallel for schedule(static) num_threads(H->nt)
+      for (gsize q = 0; q < na; q++)
+        L->A[q] = (float) L->Ad[q];
+      g_clear_pointer (&L->Ad, g_free);
+    }
   for (int l = 0; l < H->nl - 1; l++)
     {
       H->lv[l].lmax = estimate_lmax (H, l);

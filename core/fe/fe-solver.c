@@ -261,6 +261,7 @@ vcycle (TbFeSolver *S, int l, const double *b, double *x)
   double *r = S->vr[l];
   S->ops->smooth (S->H, l, b, x, TRUE);
   S->ops->apply (S->H, l, x, r);
+#pragma omp parallel for simd schedule(static) if (n > 50000)
   for (gsize i = 0; i < n; i++)
     r[i] = b[i] - r[i];
   S->ops->restrict_ (S->H, l, r, S->vb[l + 1]);

@@ -76,6 +76,10 @@ run_solve (TbFeModel *m, double rtol)
     s.levels = atoi (g_getenv ("TB_BENCH_LEVELS"));
   if (g_getenv ("TB_BENCH_REDISCRETIZED") != NULL)
     s.coarse = TB_FE_COARSE_REDISCRETIZED;
+  if (g_getenv ("TB_BENCH_SMOOTH_STEPS") != NULL)
+    s.smooth_steps = atoi (g_getenv ("TB_BENCH_SMOOTH_STEPS"));
+  s.verbose = g_getenv ("TB_BENCH_VERBOSE") != NULL;
+  s.island_modes = g_getenv ("TB_BENCH_NO_ISLANDS") == NULL;
   g_autoptr(GError) error = NULL;
   gint64 t0 = g_get_monotonic_time ();
   g_autoptr(TbFeSolver) S = tb_fe_solver_new (m, &s, &error);
@@ -109,7 +113,8 @@ child (int argc, char **argv)
     }
   if (g_str_equal (what, "plane"))
     {
-      g_autoptr(TbFeModel) m = trabecular_model ((int) arg, TRUE, 1e-9);
+      g_autoptr(TbFeModel) m = trabecular_model ((int) arg, TRUE,
+                                                g_getenv ("TB_BENCH_EMIN") ? atof (g_getenv ("TB_BENCH_EMIN")) : 1e-9);
       return run_solve (m, 1e-8);
     }
   if (g_str_equal (what, "deck"))
