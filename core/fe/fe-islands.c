@@ -8,9 +8,15 @@
  * cycle M in the balancing preconditioner (Mandel 1993; Tang et al. 2009, "BNN"):
  *     P = Q + (I - Q A) M (I - A Q),   Q = Z E^-1 Z^T,   E = blockdiag(Z_i^T A Z_i)
  * which is symmetric positive definite for any SPD M. Z and A Z are sparse (a piece and its halo).
+ * Pieces that touch each other (hinged along an edge or at a corner) couple in E; when there are few
+ * enough modes (<= MAX_DENSE) E is assembled whole and factored densely (LAPACK), so chains of hinged
+ * pieces are deflated exactly; otherwise E is approximated by its diagonal blocks.
  */
+#define MAX_DENSE 3000
 #include "fe-private.h"
 
+#include <lapacke.h>
+#undef I  /* complex.h, pulled in by lapacke.h, defines I */
 #include <string.h>
 
 typedef struct {
@@ -27,6 +33,7 @@ struct _TbFeIslands {
   int dim, nm;
   GArray *islands;     /* Island */
   double *tmp;
+  double *Ed;          /* the whole E, Cholesky factor (lower, column-major), or NULL */
 };
 
 static gsize
@@ -95,6 +102,7 @@ tb_fe_islands_free (TbFeIslands *I)
     }
   g_array_free (I->islands, TRUE);
   g_free (I->tmp);
+  g_free (I->Ed);
   g_free (I);
 }
 
@@ -136,6 +144,81 @@ cmp_pair (gconstpointer a, gconstpointer b)
   if (x[0] != y[0])
     return x[0] < y[0] ? -1 : 1;
   return x[1] < y[1] ? -1 : x[1] > y[1];
+}
+
+typedef struct { gsize node; guint island; gsize t; } Member;
+
+static int
+cmp_member (gconstpointer a, gconstpointer b)
+{
+  const Member *x = a, *y = b;
+  return x->node < y->node ? -1 : x->node > y->node;
+}
+
+/* E = Z^T A Z over all pieces at once (coupled where pieces share nodes), factored densely */
+static void
+assemble_dense (TbFeIslands *I, gsize n_nodes)
+{
+  int dim = I->dim, nm = I->nm;
+  guint ni = I->islands->len;
+  gsize nc = (gsize) ni * nm;
+  if (ni < 2 || nc > MAX_DENSE)
+    return;
+  GArray *mem = g_array_new (FALSE, FALSE, sizeof (Member));
+  for (guint k = 0; k < ni; k++)
+    {
+      const Island *is = &g_array_index (I->islands, Island, k);
+      for (gsize t = 0; t < is->n_nodes; t++)
+        {
+          Member mb = { is->nodes[t], k, t };
+          g_array_append_val (mem, mb);
+        }
+    }
+  g_array_sort (mem, cmp_member);
+  const Member *M = (const Member *) mem->data;
+  double *E = g_new0 (double, nc * nc);  /* column-major; E[(j q) col][(i p) row] */
+  for (guint j = 0; j < ni; j++)
+    {
+      const Island *js = &g_array_index (I->islands, Island, j);
+      for (gsize h = 0; h < js->n_halo; h++)
+        {
+          gsize node = js->halo[h];
+          /* first member with this node */
+          gsize lo = 0, hi = mem->len;
+          while (lo < hi)
+            {
+              gsize mid = (lo + hi) / 2;
+              if (M[mid].node < node) lo = mid + 1; else hi = mid;
+            }
+          for (gsize u = lo; u < mem->len && M[u].node == node; u++)
+            {
+              const Island *is = &g_array_index (I->islands, Island, M[u].island);
+              for (int p = 0; p < nm; p++)
+                for (int q = 0; q < nm; q++)
+                  {
+                    double v = 0;
+                    for (int c = 0; c < dim; c++)
+                      v += is->Z[(M[u].t * dim + c) * nm + p] * js->AZ[(h * dim + c) * nm + q];
+                    E[((gsize) j * nm + q) * nc + (gsize) M[u].island * nm + p] += v;
+                  }
+            }
+        }
+    }
+  g_array_free (mem, TRUE);
+  (void) n_nodes;
+  /* symmetrize the rounding, then factor; on failure keep the block-diagonal form */
+  for (gsize a = 0; a < nc; a++)
+    for (gsize b = a + 1; b < nc; b++)
+      {
+        double v = 0.5 * (E[a * nc + b] + E[b * nc + a]);
+        E[a * nc + b] = E[b * nc + a] = v;
+      }
+  if (LAPACKE_dpotrf (LAPACK_COL_MAJOR, 'L', (int) nc, E, (int) nc) != 0)
+    {
+      g_free (E);
+      return;
+    }
+  I->Ed = E;
 }
 
 TbFeIslands *
@@ -353,6 +436,7 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
         }
     }
   I->tmp = g_new (double, m->n_dofs);
+  assemble_dense (I, m->n_nodes);
   return I;
 }
 
@@ -378,7 +462,13 @@ project (const TbFeIslands *I, const double *r, gboolean use_az, double *coef)
             for (int q = 0; q < nm; q++)
               c[q] += V[(t * dim + cc) * nm + q] * rv;
           }
-      chol_solve (is->L, nm, c);
+      if (I->Ed == NULL)
+        chol_solve (is->L, nm, c);
+    }
+  if (I->Ed != NULL)
+    {
+      int nc = (int) (I->islands->len * nm);
+      LAPACKE_dpotrs (LAPACK_COL_MAJOR, 'L', nc, 1, I->Ed, nc, coef, nc);
     }
 }
 
