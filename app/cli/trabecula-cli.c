@@ -1,4 +1,5 @@
 /* trabecula-cli — the batch front end: the same core stages as the GUI, one subcommand each. */
+#include "tb-runtime.h"
 #include "tb-cli.h"
 
 #include <locale.h>
@@ -28,6 +29,7 @@ print_usage (FILE *out)
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   setlocale (LC_ALL, "");
   if (argc < 2)
     {

@@ -1,4 +1,5 @@
 /* main.c — trabecula, the desktop application. */
+#include "tb-runtime.h"
 #include "config-ui.h"
 
 #include <locale.h>
@@ -8,6 +9,7 @@
 int
 main (int argc, char *argv[])
 {
+  tb_runtime_init (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, TB_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

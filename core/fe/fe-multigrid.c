@@ -43,7 +43,11 @@ typedef struct {
   guint8 *fixed;
   double lmax;
   double *b, *x, *r, *t1, *t2;
+  gsize *fixed_list;  /* indices d with fixed[d] (guards included) */
+  gsize n_fixed;
+  double *eig;        /* last power-iteration vector (warm start after a density change) */
   double *band;       /* coarsest: banded Cholesky factor */
+  gsize *bnode;       /* coarsest: node -> its number in the band ordering */
   int kd;
 } Level;
 
@@ -56,6 +60,8 @@ struct _TbFeHierarchy {
   double mu_elem;     /* rigorous bound of lambda_max(D^-1 A) on the fine level */
   Level lv[MAX_LEVELS];
 };
+
+static void make_fixed_list (Level *L);
 
 /* ---- geometry helpers ---- */
 
@@ -208,10 +214,8 @@ cpu_apply (TbFeHierarchy *H, int l, const double *x, double *y)
     tb_fe_apply_kernel (H->model, H->E, x, y, H->nt);
   else
     stencil_apply (H, L, x, y);
-#pragma omp parallel for schedule(static) num_threads(H->nt) if (L->n_dofs > 100000)
-  for (gsize d = 0; d < L->n_dofs; d++)
-    if (L->fixed[d])
-      y[d] = x[d];
+  for (gsize q = 0; q < L->n_fixed; q++)
+    y[L->fixed_list[q]] = x[L->fixed_list[q]];
 }
 
 /* ---- building the coarse levels ---- */
@@ -242,7 +246,8 @@ static void
 level_clear (Level *L)
 {
   g_free (L->A); g_free (L->Ad); g_free (L->cells); g_free (L->dinv); g_free (L->fixed);
-  g_free (L->b); g_free (L->x); g_free (L->r); g_free (L->t1); g_free (L->t2); g_free (L->band);
+  g_free (L->fixed_list); g_free (L->eig);
+  g_free (L->b); g_free (L->x); g_free (L->r); g_free (L->t1); g_free (L->t2); g_free (L->band); g_free (L->bnode);
   memset (L, 0, sizeof *L);
 }
 
@@ -472,7 +477,25 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
 {
   Level *L = &H->lv[H->nl - 1];
   int dim = H->dim;
-  gsize maxoff = 1 + L->nn[0] + (dim == 3 ? (gsize) L->nn[0] * L->nn[1] : 0);
+  /* number the nodes along the shortest axes first: the bandwidth is set by the two fastest axes */
+  int ax[3] = { 0, 1, 2 };
+  for (int a = 0; a < dim; a++)
+    for (int b = a + 1; b < dim; b++)
+      if (L->nn[ax[b]] < L->nn[ax[a]])
+        {
+          int t = ax[a]; ax[a] = ax[b]; ax[b] = t;
+        }
+  g_free (L->bnode);
+  L->bnode = g_new (gsize, L->n_nodes);
+  for (int k = 0; k < L->nn[2]; k++)
+    for (int j = 0; j < L->nn[1]; j++)
+      for (int i = 0; i < L->nn[0]; i++)
+        {
+          int ijk[3] = { i, j, k };
+          L->bnode[lnode (L, i, j, k)] = (gsize) ijk[ax[0]]
+            + (gsize) L->nn[ax[0]] * ((gsize) ijk[ax[1]] + (gsize) L->nn[ax[1]] * (gsize) ijk[ax[2]]);
+        }
+  gsize maxoff = 1 + L->nn[ax[0]] + (dim == 3 ? (gsize) L->nn[ax[0]] * L->nn[ax[1]] : 0);
   int kd = (int) (dim * maxoff + dim - 1);
   int n = (int) (L->n_nodes * dim), ld = kd + 1;
   L->kd = kd;
@@ -494,7 +517,7 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
               for (int c1 = 0; c1 < dim; c1++)
                 for (int c2 = 0; c2 < dim; c2++)
                   {
-                    gsize r = n1 * dim + c1, c = n2 * dim + c2;
+                    gsize r = L->bnode[n1] * dim + c1, c = L->bnode[n2] * dim + c2;
                     if (r > c || L->fixed[vidx (L, n1, c1, dim)] || L->fixed[vidx (L, n2, c2, dim)])
                       continue;
                     double v = L->Ad[aidx (L, n1, s, c1, c2, dim)];
@@ -507,7 +530,7 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
   for (gsize q = 0; q < L->n_nodes; q++)
     for (int c = 0; c < dim; c++)
       if (L->fixed[vidx (L, q, c, dim)])
-        L->band[(q * dim + c) * ld + kd] = 1.0;
+        L->band[(L->bnode[q] * dim + c) * ld + kd] = 1.0;
   int info = LAPACKE_dpbtrf (LAPACK_COL_MAJOR, 'U', n, kd, L->band, ld);
   if (info != 0)
     {
@@ -529,44 +552,73 @@ cpu_coarse_solve (TbFeHierarchy *H, const double *b, double *x)
   double *t = L->t1;  /* the band solve numbers DOFs node-major */
   for (gsize q = 0; q < L->n_nodes; q++)
     for (int c = 0; c < dim; c++)
-      t[q * dim + c] = b[vidx (L, q, c, dim)];
+      t[L->bnode[q] * dim + c] = b[vidx (L, q, c, dim)];
   LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'U', (int) n, L->kd, 1, L->band, L->kd + 1, t, (int) n);
   memset (x, 0, sizeof (double) * L->n_dofs);
   for (gsize q = 0; q < L->n_nodes; q++)
     for (int c = 0; c < dim; c++)
       {
         gsize d = vidx (L, q, c, dim);
-        x[d] = L->fixed[d] ? 0.0 : t[q * dim + c];
+        x[d] = L->fixed[d] ? 0.0 : t[L->bnode[q] * dim + c];
       }
 }
 
 /* ---- smoothing ---- */
 
+/* the list of constrained entries, so cpu_apply touches only those */
+static void
+make_fixed_list (Level *L)
+{
+  gsize n = 0;
+  for (gsize d = 0; d < L->n_dofs; d++)
+    n += L->fixed[d] != 0;
+  g_free (L->fixed_list);
+  L->fixed_list = g_new (gsize, MAX (n, 1));
+  L->n_fixed = 0;
+  for (gsize d = 0; d < L->n_dofs; d++)
+    if (L->fixed[d])
+      L->fixed_list[L->n_fixed++] = d;
+}
+
+/* lambda_max of D^-1 A by power iteration: 12 steps from a random start, or 4 from the previous
+ * eigenvector after a density change (TO changes densities a little per iteration). */
 static double
 estimate_lmax (TbFeHierarchy *H, int l)
 {
   Level *L = &H->lv[l];
+  const gsize n = L->n_dofs;
   double *v = L->t1, *w = L->t2;
-  guint32 seed = 12345u;
-  for (gsize d = 0; d < L->n_dofs; d++)
+  int steps = 12;
+  if (L->eig != NULL)
     {
-      seed = seed * 1664525u + 1013904223u;
-      v[d] = L->fixed[d] ? 0 : (double) (seed >> 8) / 16777216.0 - 0.5;
+      steps = 4;
+      for (gsize d = 0; d < n; d++)
+        v[d] = L->fixed[d] ? 0 : L->eig[d];
+    }
+  else
+    {
+      guint32 seed = 12345u;
+      for (gsize d = 0; d < n; d++)
+        {
+          seed = seed * 1664525u + 1013904223u;
+          v[d] = L->fixed[d] ? 0 : (double) (seed >> 8) / 16777216.0 - 0.5;
+        }
+      L->eig = g_new (double, n);
     }
   double lam = 1;
-  for (int it = 0; it < 12; it++)
+  for (int it = 0; it < steps; it++)
     {
-      double nv = 0;
-      for (gsize d = 0; d < L->n_dofs; d++)
+      double nv = 0, vw = 0, nn = 0;
+#pragma omp parallel for simd reduction(+:nv) schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize d = 0; d < n; d++)
         nv += v[d] * v[d] / (L->dinv[d] > 0 ? L->dinv[d] : 1);
       cpu_apply (H, l, v, w);
-      double vw = 0;
-      for (gsize d = 0; d < L->n_dofs; d++)
-        if (!L->fixed[d])
-          vw += v[d] * w[d];
+#pragma omp parallel for simd reduction(+:vw) schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize d = 0; d < n; d++)
+        vw += L->fixed[d] ? 0.0 : v[d] * w[d];
       lam = nv > 0 ? vw / nv : 1;  /* Rayleigh quotient of D^-1 A in the D inner product */
-      double nn = 0;
-      for (gsize d = 0; d < L->n_dofs; d++)
+#pragma omp parallel for simd reduction(+:nn) schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize d = 0; d < n; d++)
         {
           w[d] *= L->dinv[d];
           nn += w[d] * w[d];
@@ -574,9 +626,11 @@ estimate_lmax (TbFeHierarchy *H, int l)
       nn = sqrt (nn);
       if (!(nn > 0))
         break;
-      for (gsize d = 0; d < L->n_dofs; d++)
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+      for (gsize d = 0; d < n; d++)
         v[d] = w[d] / nn;
     }
+  memcpy (L->eig, v, n * sizeof (double));
   return lam;
 }
 
@@ -652,76 +706,114 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
 
 /* ---- transfers ---- */
 
+/* vectors of a level: entry of (node n, component c) = base[c] + n * sn */
+static inline void
+layout (const Level *L, int dim, gsize base[3], gsize *sn)
+{
+  for (int c = 0; c < 3; c++)
+    base[c] = L->soa ? L->guard + (gsize) c * L->stride : (gsize) c;
+  *sn = L->soa ? 1 : (gsize) dim;
+}
+
+/* x += P e on the free fine DOFs; trilinear P, done row by row: a fine row (j, k) takes its values
+ * from up to four coarse rows, and along the row even nodes copy a coarse node, odd ones average two. */
 static void
 cpu_prolong_add (TbFeHierarchy *H, int f, const double *e, double *x)
 {
   Level *F = &H->lv[f], *C = &H->lv[f + 1];
-  int dim = H->dim;
+  const int dim = H->dim, fnx = F->nn[0];
+  gsize fb[3], cb[3], fs, cs;
+  layout (F, dim, fb, &fs);
+  layout (C, dim, cb, &cs);
 #pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
   for (int k = 0; k < F->nn[2]; k++)
     for (int j = 0; j < F->nn[1]; j++)
-      for (int i = 0; i < F->nn[0]; i++)
-        {
-          gsize n = lnode (F, i, j, k);
-          double acc[3] = { 0, 0, 0 };
-          for (int bz = 0; bz <= (k & 1); bz++)
-            for (int by = 0; by <= (j & 1); by++)
-              for (int bx = 0; bx <= (i & 1); bx++)
-                {
-                  double w = ((i & 1) ? 0.5 : 1.0) * ((j & 1) ? 0.5 : 1.0) * ((k & 1) ? 0.5 : 1.0);
-                  gsize nc = lnode (C, i / 2 + bx, j / 2 + by, k / 2 + bz);
-                  for (int c = 0; c < dim; c++)
-                    acc[c] += w * e[vidx (C, nc, c, dim)];
-                }
-          for (int c = 0; c < dim; c++)
+      {
+        gsize rows[4];
+        double wr[4];
+        int nr = 0;
+        for (int bz = 0; bz <= (k & 1); bz++)
+          for (int by = 0; by <= (j & 1); by++)
             {
-              gsize d = vidx (F, n, c, dim);
-              if (!F->fixed[d])
-                x[d] += acc[c];
+              rows[nr] = lnode (C, 0, j / 2 + by, k / 2 + bz);
+              wr[nr++] = ((j & 1) ? 0.5 : 1.0) * ((k & 1) ? 0.5 : 1.0);
             }
-        }
+        gsize n0 = lnode (F, 0, j, k);
+        for (int c = 0; c < dim; c++)
+          {
+            const double *ec = e + cb[c];
+            double *xc = x + fb[c];
+            const guint8 *fx = F->fixed + fb[c];
+            for (int i = 0; i < fnx; i++)
+              {
+                int I = i / 2;
+                double v = 0;
+                for (int q = 0; q < nr; q++)
+                  v += wr[q] * ((i & 1) ? 0.5 * (ec[(rows[q] + I) * cs] + ec[(rows[q] + I + 1) * cs])
+                                        : ec[(rows[q] + I) * cs]);
+                gsize d = (n0 + i) * fs;
+                if (!fx[d])
+                  xc[d] += v;
+              }
+          }
+      }
 }
 
+/* rc = P^T r (free fine DOFs only, zero on fixed coarse DOFs), coarse row by coarse row: each takes the
+ * nine fine rows around it with weights (1/2, 1, 1/2)^2, and along the row (1/2, 1, 1/2). */
 static void
 cpu_restrict (TbFeHierarchy *H, int f, const double *r, double *rc)
 {
   Level *F = &H->lv[f], *C = &H->lv[f + 1];
-  int dim = H->dim;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
-  for (int K = 0; K < C->nn[2]; K++)
-    for (int J = 0; J < C->nn[1]; J++)
-      for (int I = 0; I < C->nn[0]; I++)
+  const int dim = H->dim, fnx = F->nn[0], cnx = C->nn[0];
+  gsize fb[3], cb[3], fs, cs;
+  layout (F, dim, fb, &fs);
+  layout (C, dim, cb, &cs);
+#pragma omp parallel num_threads(H->nt)
+  {
+    double *acc = g_new (double, (gsize) 3 * cnx);
+#pragma omp for collapse(2) schedule(static)
+    for (int K = 0; K < C->nn[2]; K++)
+      for (int J = 0; J < C->nn[1]; J++)
         {
-          double acc[3] = { 0, 0, 0 };
+          memset (acc, 0, sizeof (double) * 3 * cnx);
           for (int k = 2 * K - 1; k <= 2 * K + 1; k++)
             {
               if (k < 0 || k >= F->nn[2]) continue;
-              double wz = k == 2 * K ? 1.0 : 0.5;
               for (int j = 2 * J - 1; j <= 2 * J + 1; j++)
                 {
                   if (j < 0 || j >= F->nn[1]) continue;
-                  double wy = j == 2 * J ? 1.0 : 0.5;
-                  for (int i = 2 * I - 1; i <= 2 * I + 1; i++)
+                  double w = (k == 2 * K ? 1.0 : 0.5) * (j == 2 * J ? 1.0 : 0.5);
+                  gsize n0 = lnode (F, 0, j, k);
+                  for (int c = 0; c < dim; c++)
                     {
-                      if (i < 0 || i >= F->nn[0]) continue;
-                      double w = wz * wy * (i == 2 * I ? 1.0 : 0.5);
-                      gsize n = lnode (F, i, j, k);
-                      for (int c = 0; c < dim; c++)
+                      const double *rr = r + fb[c];
+                      const guint8 *fx = F->fixed + fb[c];
+                      double *ac = acc + (gsize) c * cnx;
+#define RM(i) (fx[(n0 + (i)) * fs] ? 0.0 : rr[(n0 + (i)) * fs])
+                      for (int I = 0; I < cnx; I++)
                         {
-                          gsize d = vidx (F, n, c, dim);
-                          if (!F->fixed[d])
-                            acc[c] += w * r[d];
+                          int i = 2 * I;
+                          double sum = 0;
+                          if (i < fnx) sum += RM (i);
+                          if (i >= 1 && i - 1 < fnx) sum += 0.5 * RM (i - 1);
+                          if (i + 1 < fnx) sum += 0.5 * RM (i + 1);
+                          ac[I] += w * sum;
                         }
+#undef RM
                     }
                 }
             }
-          gsize nc = lnode (C, I, J, K);
+          gsize m0 = lnode (C, 0, J, K);
           for (int c = 0; c < dim; c++)
-            {
-              gsize d = vidx (C, nc, c, dim);
-              rc[d] = C->fixed[d] ? 0.0 : acc[c];
-            }
+            for (int I = 0; I < cnx; I++)
+              {
+                gsize d = cb[c] + (m0 + I) * cs;
+                rc[d] = C->fixed[d] ? 0.0 : acc[(gsize) c * cnx + I];
+              }
         }
+    g_free (acc);
+  }
 }
 
 /* ---- setup ---- */
@@ -747,7 +839,7 @@ fine_diagonal (TbFeHierarchy *H)
       /* a DOF with no stiffness at all (Emin = 0 and only empty elements) is held at zero */
       L->fixed[d] = M->fixed[d] || !(dg > 0);
       L->dinv[d] = L->fixed[d] ? 0.0 : 1.0 / dg;
-    }
+    }  make_fixed_list (L);
 }
 
 /* bound on lambda_max(D^-1 A) on the fine level: max eigenvalue of diag(K0)^-1 K0 (element-by-element) */
@@ -785,6 +877,8 @@ cpu_update (TbFeHierarchy *H, GError **error)
         L->A[q] = (float) L->Ad[q];
       g_clear_pointer (&L->Ad, g_free);
     }
+  for (int l = 0; l < H->nl; l++)
+    make_fixed_list (&H->lv[l]);
   for (int l = 0; l < H->nl - 1; l++)
     {
       H->lv[l].lmax = estimate_lmax (H, l);
@@ -813,10 +907,19 @@ auto_levels (const TbFeModel *M)
             can = FALSE;
         }
       double n = nn[0] * nn[1] * nn[2] * dim;
-      double kd = dim * (1 + nn[0] + (dim == 3 ? nn[0] * nn[1] : 0));
+      /* the band ordering puts the shortest axes first */
+      double a0 = MIN (nn[0], nn[1]), a1 = MAX (nn[0], nn[1]);
+      if (dim == 3)
+        {
+          double lo = MIN (a0, nn[2]), hi = MAX (a1, nn[2]);
+          a1 = nn[0] + nn[1] + nn[2] - lo - hi;
+          a0 = lo;
+        }
+      double kd = dim * (1 + a0 + (dim == 3 ? a0 * a1 : 0));
       if (!can)
         return L;
-      if (n * kd * kd < 3e8 || n < 2000)
+      /* coarsest factor (n kd^2 flops) of a few ms: TO refactors it every iteration */
+      if (n * kd * kd < 3e7 || n < 2000)
         return L + 1;
     }
   return MAX_LEVELS - 1;

@@ -13,10 +13,15 @@ tb_topopt_oc_update (gsize n, const double *x, const double *dc, const double *d
                      TbTopoptVolumeFunc volume, gpointer user_data, double *xnew)
 {
   double l1 = 0, l2 = 1e9;
+  /* x_e sqrt(-dc_e / (dv_e lambda)) = q_e / sqrt(lambda): the square roots once, not per bisection step */
+  double *q = g_new (double, n);
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
+  for (gsize e = 0; e < n; e++)
+    q[e] = x[e] * sqrt (MAX (-dc[e] / dv[e], 0.0));
   /* 88-line: while (l2 - l1) / (l1 + l2) > 1e-3 */
   while ((l2 - l1) / (l1 + l2) > 1e-3)
     {
-      double lmid = 0.5 * (l2 + l1);
+      double lmid = 0.5 * (l2 + l1), s = 1.0 / sqrt (lmid);
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
       for (gsize e = 0; e < n; e++)
         {
@@ -25,8 +30,7 @@ tb_topopt_oc_update (gsize n, const double *x, const double *dc, const double *d
               xnew[e] = x[e];
               continue;
             }
-          double be = -dc[e] / (dv[e] * lmid);
-          double xe = x[e] * sqrt (MAX (be, 0.0));
+          double xe = q[e] * s;
           xe = MIN (xe, MIN (1.0, x[e] + move));
           xe = MAX (xe, MAX (xmin, x[e] - move));
           xnew[e] = xe;
@@ -35,5 +39,5 @@ tb_topopt_oc_update (gsize n, const double *x, const double *dc, const double *d
         l1 = lmid;
       else
         l2 = lmid;
-    }
+    }  g_free (q);
 }

@@ -6,6 +6,7 @@
  *   bench-fe CASE [N]        one case (trab N | ccx N | plane N | femur SPACING)
  * Environment: TB_BENCH_CCX_N (default 24) the ccx comparison size; TB_BENCH_SIZES ("32 64 128").
  */
+#include "tb-runtime.h"
 #include "fe/tb-fe.h"
 #include "io/tb-io.h"
 #include "phantom/tb-phantom.h"
@@ -207,6 +208,7 @@ row (const char *cas, const char *ours, const char *peer, const char *ratio, con
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   if (argc > 1)
     return child (argc, argv);
   setvbuf (stdout, NULL, _IOLBF, 0);  /* rows appear as they are measured */

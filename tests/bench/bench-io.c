@@ -1,6 +1,7 @@
 /* bench-io.c — reading a 512 x 512 x 400 int16 CT stack (the size the GUI opens) as TIFF, .nii and
  * .nii.gz; peers measured in the same run: libtiff's own strip reads into an int16 buffer (no
  * conversion: a lower bound) and libnifti2's nifti_image_read. Target: TIFF and .nii under 3 s. */
+#include "tb-runtime.h"
 #include "io/tb-io.h"
 
 #include <math.h>
@@ -104,8 +105,10 @@ ours (const char *path, double *mean)
 }
 
 int
-main (void)
+main (int argc, char **argv)
 {
+  (void) argc;
+  tb_runtime_init (argv);
   g_autofree char *dir = g_dir_make_tmp ("tb-bench-io-XXXXXX", NULL);
   g_autofree char *tif = g_build_filename (dir, "ct.tif", NULL);
   g_autofree char *nii = g_build_filename (dir, "ct.nii", NULL);

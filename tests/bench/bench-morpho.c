@@ -3,6 +3,7 @@
  * The micro-CT is segmented by tests/morpho/microct_reference.py (Gaussian sigma 1, Otsu), whose
  * plain SciPy maximal-sphere local thickness is the thickness peer. Timings are best of N on a
  * shared machine: noisy. */
+#include "tb-runtime.h"
 #include "tb-test.h"
 #include "morpho/tb-morpho.h"
 #include "metrics/tb-metrics.h"
@@ -77,6 +78,7 @@ row (const char *name, double ours, double peer, double target_ratio, const char
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   const char *src = g_getenv ("TB_SOURCE_DIR");
   const char *data = g_getenv ("TB_SHARED_DATA");
   if (src == NULL || data == NULL || !g_file_test ("/usr/bin/python3", G_FILE_TEST_IS_EXECUTABLE))

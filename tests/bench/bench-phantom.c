@@ -4,6 +4,7 @@
  * slice and scaled by 12 (it would take minutes in full); the plain VOI truth is timed in full.
  * Both paths give the same bytes (tests/phantom checks it), so the ratio is pure speed.
  *   usage: bench-phantom [--quick]     (--quick: the head VOI only, no QCT) */
+#include "tb-runtime.h"
 #include "phantom/tb-phantom.h"
 #include "phantom/phantom-private.h"
 
@@ -68,6 +69,7 @@ plain_qct_seconds (const TbPhantom *ph, const TbPhantomQct *q, int step)
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   gboolean quick = argc > 1 && strcmp (argv[1], "--quick") == 0;
 #ifdef _OPENMP
   n_threads = omp_get_max_threads ();

@@ -2,6 +2,7 @@
  * the watershed flood against scikit-image's (skimage.segmentation.watershed, same relief, same markers),
  * timed in the same run. Also the real clinical CT when ../shared/data is present.
  * Timings on a shared machine are noisy: run it on a quiet one, or read the ratios. */
+#include "tb-runtime.h"
 #include "segment/tb-segment.h"
 #include "phantom/tb-phantom.h"
 #include "../segment/segment-test-common.h"
@@ -112,6 +113,7 @@ drop_debug (const char *domain, GLogLevelFlags level, const char *message, gpoin
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   g_test_init (&argc, &argv, NULL);  /* only for g_test_skip used by the shared helpers */
   g_log_set_handler ("Trabecula", G_LOG_LEVEL_DEBUG, drop_debug, NULL);
   rows = g_array_new (FALSE, FALSE, sizeof (Row));

@@ -3,11 +3,13 @@
  * BV/TV of the result vs the truth at 78 um, SSIM and Tb.Th error against the truth, both for TO and
  * for the baseline "trilinear upscale + BV/TV-preserving threshold"; time per iteration and split.
  *   bench-topopt-bone [N [ITERATIONS [EDGE_MM [VOI...]]]]   (defaults 8 80 0 = preset size, all four) */
+#include "tb-runtime.h"
 #include "topopt/topopt-phantom-case.h"
 
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   int n = argc > 1 ? atoi (argv[1]) : 8;
   setvbuf (stdout, NULL, _IOLBF, 0);
   int iterations = argc > 2 ? atoi (argv[2]) : 80;
