@@ -17,7 +17,7 @@ tb_fe_settings_init (TbFeSettings *s)
   s->jacobi_omega = 0;
   s->coarse = TB_FE_COARSE_GALERKIN;
   s->n_threads = 0;
-  s->verbose = FALSE;
+  s->verbose = g_getenv ("TB_FE_VERBOSE") != NULL;  /* like PETSc's -ksp_monitor, for any program */
   s->ops = NULL;
   s->island_modes = TRUE;
 }

@@ -4,6 +4,7 @@
  * for the baseline "trilinear upscale + BV/TV-preserving threshold"; time per iteration and split.
  *   bench-topopt-bone [N [ITERATIONS [EDGE_MM [VOI...]]]]   (defaults 8 80 0 = preset size, all four) */
 #include "tb-runtime.h"
+#include <stdlib.h>
 #include "topopt/topopt-phantom-case.h"
 
 int
@@ -25,10 +26,19 @@ main (int argc, char **argv)
   g_assert_no_error (error);
   TbTopoptSettings base;
   tb_topopt_settings_init (&base, TB_TOPOPT_BONE);
+  /* experiments: TB_TO_<SETTING> overrides a default (see tb-topopt.h for their meaning) */
+#define OVERRIDE(field, name, conv) \
+  if (g_getenv ("TB_TO_" name) != NULL) base.field = conv (g_getenv ("TB_TO_" name));
+  OVERRIDE (beta, "BETA", atof) OVERRIDE (beta_max, "BETA_MAX", atof) OVERRIDE (beta_every, "BETA_EVERY", atoi)
+  OVERRIDE (rmin, "RMIN", atof) OVERRIDE (eps1, "EPS1", atof) OVERRIDE (eps2, "EPS2", atof)
+  OVERRIDE (penal, "PENAL", atof) OVERRIDE (n_levels, "LEVELS", atoi) OVERRIDE (move, "MOVE", atof)
+  OVERRIDE (bw_ramp, "BW_RAMP", atoi) OVERRIDE (eta, "ETA", atof) OVERRIDE (fe_rtol, "FE_RTOL", atof)
+#undef OVERRIDE
 
   printf ("Bone problem on the phantom: n = %d (%.0f um), max %d iterations, defaults: levels %d, eps1 %g, "
-          "eps2 %g, p %g, rmin %g, move %g, bw_ramp %d\n", n, 1000 * pp.clinical_spacing / n, iterations,
-          base.n_levels, base.eps1, base.eps2, base.penal, base.rmin, base.move, base.bw_ramp);
+          "eps2 %g, p %g, rmin %g, move %g, bw_ramp %d, beta %g (max %g, every %d)\n", n,
+          1000 * pp.clinical_spacing / n, iterations, base.n_levels, base.eps1, base.eps2, base.penal, base.rmin,
+          base.move, base.bw_ramp, base.beta, base.beta_max, base.beta_every);
   printf ("| VOI | iters | state | g_bmd_0 | g_bw | rho0 mean | BV/TV truth | BV/TV TO | BV/TV base | SSIM TO | SSIM base "
           "| Tb.Th truth | Tb.Th TO | Tb.Th base | s/iter | FE | filter | sens | update |\n");
   printf ("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
