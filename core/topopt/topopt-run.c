@@ -86,6 +86,12 @@ tb_topopt_settings_init (TbTopoptSettings *s, TbTopoptProblem problem)
       s->move = 0.1;
       s->max_iterations = 80;
       s->fe_rtol = 1e-6;   /* sensitivities need no more; the FE dominates the time */
+      /* Heaviside projection from the start, beta doubling every 10 iterations to 16: without it
+       * the density filter leaves the borders of 2-3 element thick trabeculae grey and the
+       * black-and-white constraint cannot be met (head VOI, n = 4, 48 iterations: g_bw +0.10
+       * without, -0.14 with; BV/TV 0.255 -> 0.333 against 0.302 true, Tb.Th error 20 % -> 8 %) */
+      s->beta = 1;
+      s->beta_every = 10;
     }
 }
 
@@ -668,7 +674,10 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
   /* stopping and beta continuation */
   run->beta_since++;
   gboolean beta_final = run->beta == 0 || run->beta >= s->beta_max;
-  if (!beta_final && (run->beta_since >= s->beta_every || change < s->tol))
+  /* the bone problem sharpens only a feasible design: each doubling moves xPhys and costs MMA some
+   * iterations to restore the BMD constraints, which must hold at the end */
+  gboolean may_sharpen = run->bone == NULL || violation (run, run->g) <= 1e-3;
+  if (!beta_final && may_sharpen && (run->beta_since >= s->beta_every || change < s->tol))
     {
       run->beta = MIN (2 * run->beta, s->beta_max);
       run->beta_since = 0;
