@@ -674,9 +674,12 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
   /* stopping and beta continuation */
   run->beta_since++;
   gboolean beta_final = run->beta == 0 || run->beta >= s->beta_max;
-  /* the bone problem sharpens only a feasible design: each doubling moves xPhys and costs MMA some
-   * iterations to restore the BMD constraints, which must hold at the end */
-  gboolean may_sharpen = run->bone == NULL || violation (run, run->g) <= 1e-3;
+  /* the bone problem sharpens only when the BMD constraints hold: each doubling moves xPhys and costs
+   * MMA some iterations to restore them, and they must hold at the end (the black-and-white one needs
+   * the sharpening to be met at all) */
+  gboolean may_sharpen = TRUE;
+  for (int i = 0; run->bone != NULL && i < run->bone->n_levels; i++)
+    may_sharpen &= run->g[i] / constraint_scale (run, i) <= 1e-3;
   if (!beta_final && may_sharpen && (run->beta_since >= s->beta_every || change < s->tol))
     {
       run->beta = MIN (2 * run->beta, s->beta_max);

@@ -24,11 +24,12 @@ test_head_reduced (void)
                   r.g[r.n_g - 1], r.rho0_mean, r.bvtv_truth, r.bvtv_to, r.bvtv_base, r.ssim_to, r.ssim_base, r.s_per_it);
   /* the BMD constraint holds at the end (0.1 % of eps1: MMA's feasibility tolerance) */
   g_assert_cmpfloat (r.g[0], <=, 1e-3 * base.eps1);
-  /* the design went from grey (4 rho (1 - rho) ~ 0.7 at the start) to nearly black and white */
-  g_assert_cmpfloat (r.g[r.n_g - 1] + base.eps2, <, 0.5);
-  /* the bone mass is kept: BV/TV of the thresholded result within 25 % of the clinical mean density
-   * (reduced run: a coarse n = 4 grid and 36 iterations leave some grey elements) */
-  g_assert_cmpfloat (fabs (r.bvtv_to - r.rho0_mean), <, 0.25 * r.rho0_mean);
+  /* the design went from grey (4 rho (1 - rho) ~ 0.7 at the start) to black and white: the
+   * black-and-white constraint holds too (Heaviside projection, beta sharpened while feasible) */
+  g_assert_cmpfloat (r.g[r.n_g - 1], <=, 0);
+  /* the bone mass is right: BV/TV of the result within 10 % of the phantom's truth at n = 4 (the
+   * issue's bound for the full problem; measured 0.338 vs 0.337) */
+  g_assert_cmpfloat (fabs (r.bvtv_to - r.bvtv_truth), <, 0.10 * r.bvtv_truth);
 }
 
 static TbVolume *
