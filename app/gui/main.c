@@ -4,10 +4,13 @@
 #include <locale.h>
 #include <glib/gi18n.h>
 #include "tb-application.h"
+#include "tb-openmp-wait.h"
 
 int
 main (int argc, char *argv[])
 {
+  /* first, before any thread: OpenMP workers must not spin beside the main loop (tb-openmp-wait.c) */
+  tb_openmp_wait_passive (argv);
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, TB_LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
