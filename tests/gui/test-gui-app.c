@@ -6,11 +6,14 @@
  * wipe, undo/redo, sessions, bad input, and screenshots of each state. Later steps use the state the
  * earlier ones left, so the cases run in order in one window. */
 #include <math.h>
+#include <omp.h>
 #include <time.h>
 #include <glib/gstdio.h>
 #include "gui-test.h"
 #include "tb-window.h"
 #include "tb-stage-jobs.h"
+#include "tb-backend.h"
+#include "tb-preferences-window.h"
 #include "phantom/tb-phantom.h"
 
 static TbWindow *win;
@@ -50,6 +53,116 @@ screenshot (int index, const char *name)
   /* non-blank: the picture has structure */
   g_assert_cmpfloat (gui_pixel_stddev (shots[index]), >, 10);
   g_test_message ("screenshot %s", path);
+}
+
+/* Preferences: the thread count reaches the jobs' OpenMP loops; the backend choice reaches the
+ * header's indicator, and a GPU choice that cannot be honoured falls back to the CPU with a note. */
+typedef struct { int max_threads, team; gboolean done; } ThreadProbe;
+
+static gboolean
+threads_work (TbJob *job, gpointer data, GCancellable *c, GError **error)
+{
+  ThreadProbe *p = data;
+  p->max_threads = omp_get_max_threads ();
+#pragma omp parallel
+  {
+#pragma omp single
+    p->team = omp_get_num_threads ();
+  }
+  return TRUE;
+}
+
+static void threads_done (TbJob *job, gpointer data, const GError *error) { ((ThreadProbe *) data)->done = TRUE; }
+static gboolean probe_is_done (gpointer data) { return ((ThreadProbe *) data)->done; }
+static gboolean backend_probed (gpointer data) { return tb_window_backend_probed (win); }
+
+/* The first widget of a type under w, depth first (a template's private child). */
+static GtkWidget *
+find_descendant (GtkWidget *w, GType type)
+{
+  if (G_TYPE_CHECK_INSTANCE_TYPE (w, type))
+    return w;
+  for (GtkWidget *c = gtk_widget_get_first_child (w); c != NULL; c = gtk_widget_get_next_sibling (c))
+    {
+      GtkWidget *found = find_descendant (c, type);
+      if (found != NULL)
+        return found;
+    }
+  return NULL;
+}
+
+static ThreadProbe
+run_thread_probe (void)
+{
+  ThreadProbe p = { 0 };
+  g_autoptr(TbJob) job = tb_job_new ("threads", threads_work, NULL, threads_done, &p, NULL);
+  tb_job_runner_push (tb_window_get_runner (win), job);
+  g_assert_true (gui_wait (probe_is_done, &p, 20));
+  g_assert_cmpint (tb_job_get_n_threads (job), ==, p.max_threads);
+  return p;
+}
+
+static void
+test_preferences_compute (void)
+{
+  g_assert_true (gui_wait (backend_probed, NULL, 30));
+  /* the defaults: automatic backend, automatic threads (every core but one) */
+  int automatic = MAX (1, (int) g_get_num_processors () - 1);
+  g_test_message ("backend indicator by default: %s", tb_window_get_backend_label (win));
+  g_assert_null (tb_window_get_backend_note (win));
+  ThreadProbe p = run_thread_probe ();
+  g_assert_cmpint (p.max_threads, ==, automatic);
+
+  /* through the app's GSettings, as the Preferences window writes them */
+  GSettingsSchemaSource *source = g_settings_schema_source_get_default ();
+  g_autoptr(GSettingsSchema) schema = source != NULL ? g_settings_schema_source_lookup (source, "io.github.trabecula.Trabecula", TRUE) : NULL;
+  g_assert_nonnull (schema);   /* GSETTINGS_SCHEMA_DIR: the build's compiled schema */
+  g_autoptr(GSettings) settings = g_settings_new_full (schema, NULL, NULL);
+  tb_window_bind_settings (win, settings);
+  /* the user picks GPU and 3 threads in the Preferences window */
+  GtkWidget *prefs = tb_preferences_window_new (GTK_WINDOW (win), settings);
+  gtk_window_present (GTK_WINDOW (prefs));
+  gui_pump (50);
+  GtkWidget *backend_row = find_descendant (prefs, ADW_TYPE_COMBO_ROW);
+  GtkWidget *threads_spin = find_descendant (prefs, GTK_TYPE_SPIN_BUTTON);   /* the first: CPU threads */
+  g_assert_nonnull (backend_row);
+  g_assert_nonnull (threads_spin);
+  adw_combo_row_set_selected (ADW_COMBO_ROW (backend_row), 2);   /* GPU */
+  gtk_spin_button_set_value (GTK_SPIN_BUTTON (threads_spin), 3);
+  gui_pump (50);
+  g_assert_cmpuint (g_settings_get_uint (settings, "backend"), ==, 2);
+  gtk_window_destroy (GTK_WINDOW (prefs));
+  const char *label = tb_window_get_backend_label (win), *note = tb_window_get_backend_note (win);
+  g_test_message ("GPU chosen, 3 threads: indicator \"%s\"; note \"%s\"", label, note != NULL ? note : "(none)");
+  if (!tb_backend_gpu_stages ())
+    {
+      /* no stage can use a GPU in this build (and this machine may have none): the CPU, said so */
+      g_assert_true (g_str_has_prefix (label, "CPU"));
+      g_assert_nonnull (strstr (label, "3 threads"));
+      g_assert_nonnull (strstr (label, "no GPU"));
+      g_assert_nonnull (note);
+      g_assert_nonnull (strstr (note, "GPU chosen"));
+      g_assert_cmpstr (tb_window_get_last_message (win), ==, note);   /* shown as a toast */
+    }
+  p = run_thread_probe ();
+  g_assert_cmpint (p.max_threads, ==, 3);
+  g_assert_cmpint (p.team, ==, 3);
+
+  g_settings_set_uint (settings, "backend", 1);   /* CPU */
+  g_settings_set_double (settings, "threads", 1);
+  gui_pump (50);
+  g_assert_cmpstr (tb_window_get_backend_label (win), ==, "CPU · 1 thread");
+  g_assert_null (tb_window_get_backend_note (win));
+  p = run_thread_probe ();
+  g_assert_cmpint (p.team, ==, 1);
+
+  /* back to the defaults for the cases that follow */
+  g_settings_set_uint (settings, "backend", 0);
+  g_settings_set_double (settings, "threads", 0);
+  gui_pump (20);
+  g_assert_null (tb_window_get_backend_note (win));
+  p = run_thread_probe ();
+  g_assert_cmpint (p.max_threads, ==, automatic);
 }
 
 static void
@@ -503,6 +616,7 @@ main (int argc, char *argv[])
   gtk_window_present (GTK_WINDOW (win));
   doc = tb_window_get_document (win);
   gui_pump (300);
+  g_test_add_func ("/Trabecula/App/preferences-compute", test_preferences_compute);
   g_test_add_func ("/Trabecula/App/demo-opens", test_demo_opens);
   g_test_add_func ("/Trabecula/App/voi-drag-and-handles", test_voi_drag_and_handles);
   g_test_add_func ("/Trabecula/App/calibrate-segment-fe", test_calibrate_segment_fe);
