@@ -47,8 +47,17 @@ screenshot (int index, const char *name)
   gui_pump (100);
   g_autofree char *path = gui_screenshot_path (name);
   g_autoptr(GError) error = NULL;
-  g_assert_true (tb_widget_save_png (GTK_WIDGET (win), path, &error));
+  /* the same race as gui_render's: a frame invalidated by a job's update has no node yet */
+  gboolean saved = FALSE;
+  for (int attempt = 0; !saved && attempt < 50; attempt++)
+    {
+      g_clear_error (&error);
+      if (attempt > 0)
+        gui_pump (20);
+      saved = tb_widget_save_png (GTK_WIDGET (win), path, &error);
+    }
   g_assert_no_error (error);
+  g_assert_true (saved);
   shots[index] = gui_render (GTK_WIDGET (win));
   /* non-blank: the picture has structure */
   g_assert_cmpfloat (gui_pixel_stddev (shots[index]), >, 10);
