@@ -3,8 +3,11 @@
  * enhanced VOIs at their own resolution, the chart, the compare view, the job runner's
  * coalescing, pause and cancel, and the document's undo/redo. */
 #include <math.h>
+#include <glib/gstdio.h>
 #include "gui-test.h"
 #include "tb-window.h"
+#include "tb-stage-jobs.h"
+#include "nn/tb-nn.h"
 
 /* A 64 x 64 x 40 CT at 0.5 mm: a ball of "bone" (800 HU) in soft tissue (40 HU), air at the edges. */
 static TbVolume *
@@ -587,6 +590,33 @@ test_compare_zoom_pan (Fixture *f, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* The NN step finds the shipped model as the CLI does (tb_nn_find_shipped_model): a chosen file
+ * first, then $TB_NN_MODEL, then $TRABECULA_MODELS_DIR and the installed and source-tree folders. */
+static void
+test_nn_model_lookup (void)
+{
+  g_autofree char *need = NULL;
+  if (!tb_stage_is_built (TB_STEP_NN, &need))
+    {
+      g_test_skip (need);
+      return;
+    }
+  g_autoptr(TbDocument) doc = tb_document_new ();
+  g_autofree char *dir = g_dir_make_tmp ("trabecula-models-XXXXXX", NULL);
+  g_autofree char *model = g_build_filename (dir, TB_NN_SHIPPED_MODEL, NULL);
+  g_assert_true (g_file_set_contents (model, "x", 1, NULL));
+  g_unsetenv ("TB_NN_MODEL");
+  g_setenv ("TRABECULA_MODELS_DIR", dir, TRUE);
+  g_autofree char *found = tb_stage_nn_model_path (doc);
+  g_assert_cmpstr (found, ==, model);
+  tb_document_set_text (doc, "nn-model", "/chosen/net.safetensors");
+  g_autofree char *chosen = tb_stage_nn_model_path (doc);
+  g_assert_cmpstr (chosen, ==, "/chosen/net.safetensors");
+  g_unsetenv ("TRABECULA_MODELS_DIR");
+  g_unlink (model);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -606,6 +636,7 @@ main (int argc, char *argv[])
   g_test_add ("/Trabecula/CompareView/zoom-pan-linked", Fixture, NULL, fixture_setup,
               test_compare_zoom_pan, fixture_teardown);
   g_test_add_func ("/Trabecula/Chart/grow-log-hover", test_chart);
+  g_test_add_func ("/Trabecula/Stages/nn-model-lookup", test_nn_model_lookup);
   g_test_add_func ("/Trabecula/JobRunner/coalesces", test_runner_coalesces);
   g_test_add_func ("/Trabecula/JobRunner/pause-cancel-fail", test_runner_pause_cancel_fail);
   return g_test_run ();
