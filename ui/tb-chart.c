@@ -283,6 +283,20 @@ tb_chart_get_n_points (TbChart *self, guint series)
   return ((Series *) g_ptr_array_index (self->series, series))->y->len;
 }
 
+gboolean
+tb_chart_get_point (TbChart *self, guint series, guint index, double *x, double *y)
+{
+  g_return_val_if_fail (series < self->series->len, FALSE);
+  Series *sr = g_ptr_array_index (self->series, series);
+  if (index >= sr->y->len)
+    return FALSE;
+  if (x != NULL)
+    *x = g_array_index (sr->x, double, index);
+  if (y != NULL)
+    *y = g_array_index (sr->y, double, index);
+  return TRUE;
+}
+
 void
 tb_chart_clear (TbChart *self)
 {

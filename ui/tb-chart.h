@@ -19,6 +19,8 @@ guint       tb_chart_add_series      (TbChart *chart, const char *name, const Gd
 guint       tb_chart_get_n_series    (TbChart *chart);
 void        tb_chart_append          (TbChart *chart, guint series, double x, double y);
 guint       tb_chart_get_n_points    (TbChart *chart, guint series);
+/* The index-th point of a series; FALSE when it has fewer points. */
+gboolean    tb_chart_get_point       (TbChart *chart, guint series, guint index, double *x, double *y);
 void        tb_chart_clear           (TbChart *chart);          /* removes all series */
 void        tb_chart_set_log_scale   (TbChart *chart, gboolean log_scale);
 gboolean    tb_chart_get_log_scale   (TbChart *chart);

@@ -1,4 +1,4 @@
-/* tb-compare-view.c — two sources resampled to one grid, drawn four ways. */
+/* tb-compare-view.c — two sources resampled to one grid, drawn four ways, with zoom and pan. */
 #include "config-ui.h"
 
 #include <math.h>
@@ -24,7 +24,15 @@ struct _TbCompareView
   gboolean dirty;
   const char *message;
   TbVolume *grid;           /* the enhanced grid shown (borrowed from the document) */
-  double drag_x0;
+  /* the view: one transform for both sides, so side by side they stay linked */
+  double extent[2];         /* the plane's size, mm (0 before the first plane) */
+  double zoom;              /* 1 fits the plane into its rectangle */
+  double centre[2];         /* the plane point (mm from its top-left corner) at the rectangle's centre */
+  /* gestures */
+  gboolean panning, space_held;
+  double drag_x0, drag_y0, drag_centre0[2];
+  double hover_x, hover_y;
+  double pinch_last;
 };
 
 G_DEFINE_FINAL_TYPE (TbCompareView, tb_compare_view, GTK_TYPE_WIDGET)
@@ -174,6 +182,17 @@ prepare (TbCompareView *self)
         return FALSE;
       self->surface[s] = tb_render_slice_grey (self->plane[s], TB_AXIS_Z, 0, 0.0, 1.0);
     }
+  /* a plane of another size (another VOI, axis or grid) starts fitted; the same plane redrawn with
+   * new values (a TO iteration) keeps the user's zoom and pan */
+  double extent[2] = { self->plane[0]->nx * self->plane[0]->spacing[0], self->plane[0]->ny * self->plane[0]->spacing[1] };
+  if (fabs (extent[0] - self->extent[0]) > 1e-9 || fabs (extent[1] - self->extent[1]) > 1e-9)
+    {
+      self->extent[0] = extent[0];
+      self->extent[1] = extent[1];
+      self->zoom = 1;
+      self->centre[0] = extent[0] / 2;
+      self->centre[1] = extent[1] / 2;
+    }
   self->diff = tb_render_slice_difference (self->plane[0], self->plane[1], TB_AXIS_Z, 0, 1.0);
   return TRUE;
 }
@@ -187,18 +206,75 @@ tb_compare_view_is_ready (TbCompareView *self, const char **message)
   return ok;
 }
 
-/* Paints a plane surface fitted into the rectangle (x, y, w, h), one transform for both sources. */
-static void
-paint_fitted (TbCompareView *self, cairo_t *cr, cairo_surface_t *s, double x, double y, double w, double h)
+/* The rectangles the planes are drawn in: two halves side by side, else the whole widget. */
+static int
+plane_rects (TbCompareView *self, double w, double h, graphene_rect_t rects[2])
 {
-  int nu = cairo_image_surface_get_width (s), nv = cairo_image_surface_get_height (s);
+  if (self->mode == TB_COMPARE_SIDE_BY_SIDE)
+    {
+      rects[0] = GRAPHENE_RECT_INIT (0, 0, w / 2.0 - 1, h);
+      rects[1] = GRAPHENE_RECT_INIT (w / 2.0 + 1, 0, w / 2.0 - 1, h);
+      return 2;
+    }
+  rects[0] = rects[1] = GRAPHENE_RECT_INIT (0, 0, w, h);
+  return 1;
+}
+
+/* Pixels per mm in a rectangle: the fit, times the zoom. Both halves have the same size, so the
+ * same transform maps the same plane point to the same place in each. */
+static double
+view_scale (TbCompareView *self, const graphene_rect_t *r)
+{
+  if (self->extent[0] <= 0 || self->extent[1] <= 0)
+    return 1;
+  return MIN (r->size.width / self->extent[0], r->size.height / self->extent[1]) * self->zoom;
+}
+
+static void
+widget_rects (TbCompareView *self, graphene_rect_t rects[2], int *n)
+{
+  *n = plane_rects (self, gtk_widget_get_width (GTK_WIDGET (self)), gtk_widget_get_height (GTK_WIDGET (self)), rects);
+}
+
+gboolean
+tb_compare_view_widget_to_plane (TbCompareView *self, double x, double y, double plane[2], int *side)
+{
+  graphene_rect_t r[2];
+  int n;
+  widget_rects (self, r, &n);
+  int k = n == 2 && x >= r[1].origin.x ? 1 : 0;
+  double s = view_scale (self, &r[k]);
+  plane[0] = self->centre[0] + (x - r[k].origin.x - r[k].size.width / 2) / s;
+  plane[1] = self->centre[1] + (y - r[k].origin.y - r[k].size.height / 2) / s;
+  if (side != NULL)
+    *side = k;
+  return self->extent[0] > 0 && graphene_rect_contains_point (&r[k], &GRAPHENE_POINT_INIT (x, y));
+}
+
+void
+tb_compare_view_plane_to_widget (TbCompareView *self, int side, const double plane[2], double *x, double *y)
+{
+  graphene_rect_t r[2];
+  int n;
+  widget_rects (self, r, &n);
+  int k = CLAMP (side, 0, n - 1);
+  double s = view_scale (self, &r[k]);
+  *x = r[k].origin.x + r[k].size.width / 2 + (plane[0] - self->centre[0]) * s;
+  *y = r[k].origin.y + r[k].size.height / 2 + (plane[1] - self->centre[1]) * s;
+}
+
+/* Paints a plane surface in a rectangle with the view's transform. */
+static void
+paint_plane (TbCompareView *self, cairo_t *cr, cairo_surface_t *s, const graphene_rect_t *r)
+{
   double su = self->plane[0]->spacing[0], sv = self->plane[0]->spacing[1];
-  double zoom = MIN (w / (nu * su), h / (nv * sv));
+  double scale = view_scale (self, r);
   cairo_save (cr);
-  cairo_rectangle (cr, x, y, w, h);
+  cairo_rectangle (cr, r->origin.x, r->origin.y, r->size.width, r->size.height);
   cairo_clip (cr);
-  cairo_translate (cr, x + (w - nu * su * zoom) / 2, y + (h - nv * sv * zoom) / 2);
-  cairo_scale (cr, zoom * su, zoom * sv);
+  cairo_translate (cr, r->origin.x + r->size.width / 2 - self->centre[0] * scale,
+                   r->origin.y + r->size.height / 2 - self->centre[1] * scale);
+  cairo_scale (cr, scale * su, scale * sv);
   cairo_set_source_surface (cr, s, 0, 0);
   cairo_pattern_set_filter (cairo_get_source (cr), CAIRO_FILTER_NEAREST);
   cairo_paint (cr);
@@ -231,22 +307,24 @@ tb_compare_view_draw (TbCompareView *self, cairo_t *cr, int w, int h)
       return;
     }
   const char *la = tb_method_get_label (self->methods[0]), *lb = tb_method_get_label (self->methods[1]);
+  graphene_rect_t r[2];
+  plane_rects (self, w, h, r);
   switch (self->mode)
     {
     case TB_COMPARE_SIDE_BY_SIDE:
-      paint_fitted (self, cr, self->surface[0], 0, 0, w / 2.0 - 1, h);
-      paint_fitted (self, cr, self->surface[1], w / 2.0 + 1, 0, w / 2.0 - 1, h);
+      paint_plane (self, cr, self->surface[0], &r[0]);
+      paint_plane (self, cr, self->surface[1], &r[1]);
       caption (cr, 6, 14, la);
       caption (cr, w / 2.0 + 6, 14, lb);
       break;
     case TB_COMPARE_WIPE:
       {
         double cx = self->wipe * w;
-        paint_fitted (self, cr, self->surface[1], 0, 0, w, h);
+        paint_plane (self, cr, self->surface[1], &r[0]);
         cairo_save (cr);
         cairo_rectangle (cr, 0, 0, cx, h);
         cairo_clip (cr);
-        paint_fitted (self, cr, self->surface[0], 0, 0, w, h);
+        paint_plane (self, cr, self->surface[0], &r[0]);
         cairo_restore (cr);
         cairo_set_source_rgb (cr, 1, 0.85, 0.2);
         cairo_set_line_width (cr, 2);
@@ -258,14 +336,14 @@ tb_compare_view_draw (TbCompareView *self, cairo_t *cr, int w, int h)
       }
       break;
     case TB_COMPARE_DIFFERENCE:
-      paint_fitted (self, cr, self->diff, 0, 0, w, h);
+      paint_plane (self, cr, self->diff, &r[0]);
       {
         g_autofree char *t = g_strdup_printf (_("%s − %s (blue < 0 < red)"), lb, la);
         caption (cr, 6, 14, t);
       }
       break;
     case TB_COMPARE_FLICKER:
-      paint_fitted (self, cr, self->surface[self->flicker_b ? 1 : 0], 0, 0, w, h);
+      paint_plane (self, cr, self->surface[self->flicker_b ? 1 : 0], &r[0]);
       caption (cr, 6, 14, self->flicker_b ? lb : la);
       break;
     }
@@ -329,29 +407,158 @@ tb_compare_view_set_wipe (TbCompareView *self, double fraction)
 
 double tb_compare_view_get_wipe (TbCompareView *self) { return self->wipe; }
 
+/* Zoom and pan */
+
+void
+tb_compare_view_zoom_at (TbCompareView *self, double factor, double x, double y)
+{
+  if (self->extent[0] <= 0 || !(factor > 0))
+    return;
+  double before[2], after[2];
+  tb_compare_view_widget_to_plane (self, x, y, before, NULL);
+  self->zoom = CLAMP (self->zoom * factor, 0.25, 64);
+  tb_compare_view_widget_to_plane (self, x, y, after, NULL);
+  /* keep the plane point under the pointer where it was */
+  self->centre[0] += before[0] - after[0];
+  self->centre[1] += before[1] - after[1];
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+double tb_compare_view_get_zoom (TbCompareView *self) { return self->zoom; }
+
+void
+tb_compare_view_fit (TbCompareView *self)
+{
+  self->zoom = 1;
+  self->centre[0] = self->extent[0] / 2;
+  self->centre[1] = self->extent[1] / 2;
+  gtk_widget_queue_draw (GTK_WIDGET (self));
+}
+
+/* Drags: button 1 moves the wipe's curtain (in wipe mode) or pans; button 2, or Space with button 1,
+ * always pans. */
+
 static void
-on_drag_begin (GtkGestureDrag *g, double x, double y, TbCompareView *self)
+drag_begin (TbCompareView *self, guint button, double x, double y)
 {
   self->drag_x0 = x;
+  self->drag_y0 = y;
+  self->drag_centre0[0] = self->centre[0];
+  self->drag_centre0[1] = self->centre[1];
+  self->panning = button == GDK_BUTTON_MIDDLE || (button == GDK_BUTTON_PRIMARY && (self->space_held || self->mode != TB_COMPARE_WIPE));
   int w = gtk_widget_get_width (GTK_WIDGET (self));
-  if (self->mode == TB_COMPARE_WIPE && w > 0)
+  if (!self->panning && button == GDK_BUTTON_PRIMARY && self->mode == TB_COMPARE_WIPE && w > 0)
     tb_compare_view_set_wipe (self, x / w);
 }
 
 static void
-on_drag_update (GtkGestureDrag *g, double dx, double dy, TbCompareView *self)
+drag_update (TbCompareView *self, double dx, double dy)
 {
   int w = gtk_widget_get_width (GTK_WIDGET (self));
-  if (self->mode == TB_COMPARE_WIPE && w > 0)
+  if (self->panning)
+    {
+      graphene_rect_t r[2];
+      int n;
+      widget_rects (self, r, &n);
+      double s = view_scale (self, &r[0]);
+      self->centre[0] = self->drag_centre0[0] - dx / s;
+      self->centre[1] = self->drag_centre0[1] - dy / s;
+      gtk_widget_queue_draw (GTK_WIDGET (self));
+    }
+  else if (self->mode == TB_COMPARE_WIPE && w > 0)
     tb_compare_view_set_wipe (self, (self->drag_x0 + dx) / w);
+}
+
+void
+tb_compare_view_drag (TbCompareView *self, guint button, double x0, double y0, double x1, double y1, int steps)
+{
+  drag_begin (self, button, x0, y0);
+  steps = MAX (steps, 1);
+  for (int s = 1; s <= steps; s++)
+    drag_update (self, (x1 - x0) * s / steps, (y1 - y0) * s / steps);
+  self->panning = FALSE;
 }
 
 void
 tb_compare_view_drag_wipe (TbCompareView *self, double x0, double x1, int steps)
 {
-  on_drag_begin (NULL, x0, 0, self);
-  for (int s = 1; s <= MAX (steps, 1); s++)
-    on_drag_update (NULL, (x1 - x0) * s / MAX (steps, 1), 0, self);
+  tb_compare_view_drag (self, GDK_BUTTON_PRIMARY, x0, 0, x1, 0, steps);
+}
+
+static void
+on_drag_begin (GtkGestureDrag *g, double x, double y, TbCompareView *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self));   /* Space reaches the view */
+  drag_begin (self, gtk_gesture_single_get_current_button (GTK_GESTURE_SINGLE (g)), x, y);
+}
+
+static void
+on_drag_update (GtkGestureDrag *g, double dx, double dy, TbCompareView *self)
+{
+  drag_update (self, dx, dy);
+}
+
+static void
+on_drag_end (GtkGestureDrag *g, double dx, double dy, TbCompareView *self)
+{
+  self->panning = FALSE;
+}
+
+void
+tb_compare_view_scroll (TbCompareView *self, double dy, GdkModifierType mods, double x, double y)
+{
+  if (mods & GDK_CONTROL_MASK)
+    tb_compare_view_zoom_at (self, pow (1.15, -dy), x, y);
+}
+
+static gboolean
+on_scroll (GtkEventControllerScroll *controller, double dx, double dy, TbCompareView *self)
+{
+  GdkModifierType mods = gtk_event_controller_get_current_event_state (GTK_EVENT_CONTROLLER (controller));
+  if (!(mods & GDK_CONTROL_MASK))
+    return FALSE;   /* a plain wheel is the page's, not ours */
+  tb_compare_view_scroll (self, dy, mods, self->hover_x, self->hover_y);
+  return TRUE;
+}
+
+static void
+on_motion (GtkEventControllerMotion *motion, double x, double y, TbCompareView *self)
+{
+  self->hover_x = x;
+  self->hover_y = y;
+}
+
+static void
+on_zoom_begin (GtkGesture *gesture, GdkEventSequence *sequence, TbCompareView *self)
+{
+  self->pinch_last = 1;   /* the pinch's scale restarts at 1 each time */
+}
+
+static void
+on_zoom_scale_changed (GtkGestureZoom *gesture, double scale, TbCompareView *self)
+{
+  double x, y;
+  if (gtk_gesture_get_bounding_box_center (GTK_GESTURE (gesture), &x, &y) && self->pinch_last > 0)
+    tb_compare_view_zoom_at (self, scale / self->pinch_last, x, y);
+  self->pinch_last = scale;
+}
+
+static gboolean
+on_key_pressed (GtkEventControllerKey *key, guint keyval, guint keycode, GdkModifierType state, TbCompareView *self)
+{
+  switch (keyval)
+    {
+    case GDK_KEY_space: self->space_held = TRUE; return TRUE;
+    case GDK_KEY_0: case GDK_KEY_KP_0: case GDK_KEY_Home: tb_compare_view_fit (self); return TRUE;
+    default: return FALSE;
+    }
+}
+
+static void
+on_key_released (GtkEventControllerKey *key, guint keyval, guint keycode, GdkModifierType state, TbCompareView *self)
+{
+  if (keyval == GDK_KEY_space)
+    self->space_held = FALSE;
 }
 
 static void
@@ -397,10 +604,33 @@ tb_compare_view_init (TbCompareView *self)
   gtk_widget_set_hexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_vexpand (GTK_WIDGET (self), TRUE);
   gtk_widget_set_size_request (GTK_WIDGET (self), 160, 120);
+  gtk_widget_set_focusable (GTK_WIDGET (self), TRUE);
+  self->zoom = 1;
   GtkGesture *drag = gtk_gesture_drag_new ();
+  gtk_gesture_single_set_button (GTK_GESTURE_SINGLE (drag), 0);   /* any button: 1 wipes or pans, 2 pans */
   g_signal_connect (drag, "drag-begin", G_CALLBACK (on_drag_begin), self);
   g_signal_connect (drag, "drag-update", G_CALLBACK (on_drag_update), self);
+  g_signal_connect (drag, "drag-end", G_CALLBACK (on_drag_end), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drag));
+
+  GtkEventController *scroll = gtk_event_controller_scroll_new (GTK_EVENT_CONTROLLER_SCROLL_VERTICAL
+                                                                 | GTK_EVENT_CONTROLLER_SCROLL_DISCRETE);
+  g_signal_connect (scroll, "scroll", G_CALLBACK (on_scroll), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), scroll);
+
+  GtkEventController *motion = gtk_event_controller_motion_new ();
+  g_signal_connect (motion, "motion", G_CALLBACK (on_motion), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), motion);
+
+  GtkGesture *zoom = gtk_gesture_zoom_new ();
+  g_signal_connect (zoom, "begin", G_CALLBACK (on_zoom_begin), self);
+  g_signal_connect (zoom, "scale-changed", G_CALLBACK (on_zoom_scale_changed), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (zoom));
+
+  GtkEventController *key = gtk_event_controller_key_new ();
+  g_signal_connect (key, "key-pressed", G_CALLBACK (on_key_pressed), self);
+  g_signal_connect (key, "key-released", G_CALLBACK (on_key_released), self);
+  gtk_widget_add_controller (GTK_WIDGET (self), key);
 }
 
 GtkWidget *

@@ -7,6 +7,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "tb-job-runner.h"
+#include "tb-backend.h"
 
 struct _TbJob
 {
@@ -21,6 +22,7 @@ struct _TbJob
   TbJobRunner *runner;       /* main thread: set while the job runs */
   GCancellable *cancellable;
   gint64 started_us;
+  int n_threads;             /* the OpenMP threads of its worker, fixed when it starts */
 
   GMutex lock;               /* guards everything below */
   GCond pause_cond;
@@ -42,6 +44,7 @@ struct _TbJobRunner
   char *message;
   double eta;
   gboolean paused;
+  int threads;               /* the Preferences' thread count; 0 automatic */
 };
 
 G_DEFINE_FINAL_TYPE (TbJobRunner, tb_job_runner, G_TYPE_OBJECT)
@@ -259,7 +262,9 @@ run_in_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *c
   /* The window must never freeze: the job's threads yield to the main loop when the machine is
    * busy (nice 5; OpenMP threads this thread starts inherit it), and leave it one core of its own. */
   setpriority (PRIO_PROCESS, (id_t) syscall (SYS_gettid), 5);
-  omp_set_num_threads (MAX (1, omp_get_num_procs () - 1));
+  /* the Preferences' thread count: this worker's OpenMP regions (and the stages' inside them) use it;
+   * GTask reuses its threads, so every job sets its own */
+  omp_set_num_threads (job->n_threads);
   if (job->work (job, job->data, cancellable, &error))
     g_task_return_boolean (task, TRUE);
   else
@@ -313,6 +318,7 @@ start_next (TbJobRunner *runner)
   runner->current = job;
   job->runner = runner;
   job->started_us = g_get_monotonic_time ();
+  job->n_threads = tb_backend_job_threads (runner->threads);
   runner->fraction = -1;
   runner->eta = -1;
   GTask *task = g_task_new (runner, job->cancellable, job_done, job);
@@ -336,6 +342,15 @@ tb_job_runner_push (TbJobRunner *runner, TbJob *job)
     g_object_notify_by_pspec (G_OBJECT (runner), props[PROP_N_QUEUED]);
 }
 
+void
+tb_job_runner_set_threads (TbJobRunner *runner, int n_threads)
+{
+  g_return_if_fail (TB_IS_JOB_RUNNER (runner));
+  runner->threads = MAX (0, n_threads);
+}
+
+int tb_job_runner_get_threads (TbJobRunner *runner) { return tb_backend_job_threads (runner->threads); }
+int tb_job_get_n_threads (TbJob *job) { return job->n_threads; }
 TbJob *tb_job_runner_get_current (TbJobRunner *runner) { return runner->current; }
 gboolean tb_job_runner_get_busy (TbJobRunner *runner) { return runner->current != NULL; }
 double tb_job_runner_get_fraction (TbJobRunner *runner) { return runner->fraction; }

@@ -44,6 +44,8 @@ gboolean     tb_job_wait_if_paused (TbJob *job, GCancellable *cancellable, GErro
 gboolean     tb_job_is_running     (TbJob *job);
 /* TRUE while the worker is held in tb_job_wait_if_paused (the pause has taken hold). */
 gboolean     tb_job_is_waiting     (TbJob *job);
+/* The OpenMP thread count its worker runs with (set when the job starts). */
+int          tb_job_get_n_threads  (TbJob *job);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbJob, tb_job_unref)
 
@@ -56,6 +58,10 @@ G_DECLARE_FINAL_TYPE (TbJobRunner, tb_job_runner, TB, JOB_RUNNER, GObject)
 TbJobRunner *tb_job_runner_new     (void);
 void         tb_job_runner_push    (TbJobRunner *runner, TbJob *job);   /* takes a reference */
 TbJob       *tb_job_runner_get_current (TbJobRunner *runner);
+/* The Preferences' CPU threads for the jobs' OpenMP loops (0 automatic: tb_backend_job_threads);
+ * a job takes the count when it starts. get: the count a job starting now would use. */
+void         tb_job_runner_set_threads (TbJobRunner *runner, int n_threads);
+int          tb_job_runner_get_threads (TbJobRunner *runner);
 gboolean     tb_job_runner_get_busy (TbJobRunner *runner);
 void         tb_job_runner_cancel  (TbJobRunner *runner);               /* the current job */
 void         tb_job_runner_cancel_all (TbJobRunner *runner);

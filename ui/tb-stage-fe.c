@@ -1,5 +1,6 @@
-/* tb-stage-fe.c — the whole-bone FE step under the document's load cases, the hip presets, and the
- * apparent stress a solved bone carries through a VOI (what the TO step loads its VOI with). */
+/* tb-stage-fe.c — the whole-bone FE step under the document's load cases, the hip presets, and what
+ * the TO step loads its VOI with: the localized model of a VOI cut out of the solved bone, or the
+ * apparent stress the bone carries through it. */
 #include "config-ui.h"
 
 #include <math.h>
@@ -69,18 +70,112 @@ tb_stage_add_hip_presets (TbDocument *doc, GError **error)
 /* The solved whole bone, kept on the document for the TO step. */
 struct _TbWholeBone
 {
+  gatomicrefcount ref_count;
   TbFeSolver *solver;
   TbVolume *grid;          /* the (coarsened) density the model was built from: its geometry */
+  int coarsen;             /* grid voxels are coarsen^3 blocks of the density's voxels ... */
+  int offset[3];           /* ... starting at this density voxel */
+  double e0;
+  GArray *cases;           /* the load cases it was solved under (TbDocLoadCase copies) */
   int n_cases;
   double weights[16];
 };
 
-void
-tb_whole_bone_free (TbWholeBone *wb)
+TbWholeBone *
+tb_whole_bone_ref (TbWholeBone *wb)
 {
+  g_atomic_ref_count_inc (&wb->ref_count);
+  return wb;
+}
+
+void
+tb_whole_bone_unref (TbWholeBone *wb)
+{
+  if (wb == NULL || !g_atomic_ref_count_dec (&wb->ref_count))
+    return;
   g_clear_pointer (&wb->solver, tb_fe_solver_free);
   g_clear_pointer (&wb->grid, tb_volume_unref);
+  g_clear_pointer (&wb->cases, tb_stage_free_load_cases);
   g_free (wb);
+}
+
+/* Load cases copied for a worker */
+
+static GArray *
+copy_cases (GArray *from)
+{
+  GArray *cases = g_array_new (FALSE, FALSE, sizeof (TbDocLoadCase));
+  for (guint c = 0; c < from->len; c++)
+    {
+      const TbDocLoadCase *lc = &g_array_index (from, TbDocLoadCase, c);
+      TbDocLoadCase copy = { g_strdup (lc->name), lc->weight, g_array_copy (lc->loads) };
+      g_array_append_val (cases, copy);
+    }
+  return cases;
+}
+
+GArray *
+tb_stage_copy_load_cases (TbDocument *doc)
+{
+  double scale = tb_document_get_setting (doc, "fe-body-scale", 1);
+  GArray *cases = g_array_new (FALSE, FALSE, sizeof (TbDocLoadCase));
+  for (guint c = 0; c < tb_document_get_n_load_cases (doc); c++)
+    {
+      const TbDocLoadCase *lc = tb_document_get_load_case (doc, c);
+      TbDocLoadCase copy = { g_strdup (lc->name), lc->weight, g_array_copy (lc->loads) };
+      for (guint l = 0; l < copy.loads->len; l++)
+        for (int a = 0; a < 3; a++)
+          g_array_index (copy.loads, TbDocLoad, l).vector[a] *= scale;
+      g_array_append_val (cases, copy);
+    }
+  return cases;
+}
+
+void
+tb_stage_free_load_cases (GArray *cases)
+{
+  for (guint c = 0; cases != NULL && c < cases->len; c++)
+    {
+      TbDocLoadCase *lc = &g_array_index (cases, TbDocLoadCase, c);
+      g_free (lc->name);
+      g_array_unref (lc->loads);
+    }
+  if (cases != NULL)
+    g_array_unref (cases);
+}
+
+gboolean
+tb_stage_load_cases_same_weights (GArray *a, GArray *b)
+{
+  if (a == NULL || b == NULL || a->len != b->len)
+    return FALSE;
+  for (guint c = 0; c < a->len; c++)
+    if (g_array_index (a, TbDocLoadCase, c).weight != g_array_index (b, TbDocLoadCase, c).weight)
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+tb_stage_load_cases_same_loads (GArray *a, GArray *b)
+{
+  if (a == NULL || b == NULL || a->len != b->len)
+    return FALSE;
+  for (guint c = 0; c < a->len; c++)
+    {
+      GArray *la = g_array_index (a, TbDocLoadCase, c).loads, *lb = g_array_index (b, TbDocLoadCase, c).loads;
+      if (la->len != lb->len)
+        return FALSE;
+      for (guint l = 0; l < la->len; l++)
+        {
+          const TbDocLoad *x = &g_array_index (la, TbDocLoad, l), *y = &g_array_index (lb, TbDocLoad, l);
+          if (x->kind != y->kind || x->radius != y->radius)
+            return FALSE;
+          for (int k = 0; k < 3; k++)
+            if (x->point[k] != y->point[k] || x->vector[k] != y->vector[k])
+              return FALSE;
+        }
+    }
+  return TRUE;
 }
 
 TbWholeBone *
@@ -137,14 +232,8 @@ fe_job_free (FeJob *f)
   g_clear_object (&f->doc);
   g_clear_pointer (&f->rho, tb_volume_unref);
   g_clear_pointer (&f->mask, tb_mask_unref);
-  for (guint c = 0; f->cases != NULL && c < f->cases->len; c++)
-    {
-      TbDocLoadCase *lc = &g_array_index (f->cases, TbDocLoadCase, c);
-      g_free (lc->name);
-      g_array_unref (lc->loads);
-    }
-  g_clear_pointer (&f->cases, g_array_unref);
-  g_clear_pointer (&f->result, tb_whole_bone_free);
+  g_clear_pointer (&f->cases, tb_stage_free_load_cases);
+  g_clear_pointer (&f->result, tb_whole_bone_unref);
   g_free (f);
 }
 
@@ -153,7 +242,7 @@ fe_job_free (FeJob *f)
  * elements so the solve takes seconds on two cores; the apparent stresses a VOI needs vary on the
  * scale of the bone, not of a voxel. */
 static TbVolume *
-coarse_density (const TbVolume *rho, const TbMask *mask, GError **error)
+coarse_density (const TbVolume *rho, const TbMask *mask, int *coarsen, int offset[3], GError **error)
 {
   int lo[3] = { rho->nx, rho->ny, rho->nz }, hi[3] = { -1, -1, -1 };
   for (int k = 0; k < rho->nz; k++)
@@ -186,37 +275,34 @@ coarse_density (const TbVolume *rho, const TbMask *mask, GError **error)
   for (int a = 0; a < 3; a++)
     size[a] -= size[a] % f;
   TbBox box = { lo[0], lo[1], lo[2], size[0], size[1], size[2] };
+  *coarsen = f;
+  memcpy (offset, lo, sizeof lo);
   g_autoptr(TbVolume) cropped = tb_volume_crop (rho, &box, error);
   if (cropped == NULL)
     return NULL;
   return f == 1 ? g_steal_pointer (&cropped) : tb_volume_downscale (cropped, f, f, f, error);
 }
 
-static gboolean
-fe_work (TbJob *job, gpointer data, GCancellable *cancellable, GError **error)
+/* The whole bone on grid under the load cases: its model, and the solver with the solution. */
+static TbWholeBone *
+whole_bone_solve (TbVolume *grid, int coarsen, const int offset[3], double e0, GArray *cases,
+                  GCancellable *cancellable, TbProgressFunc progress, gpointer user_data, GError **error)
 {
-  FeJob *f = data;
-  gint64 t0 = g_get_monotonic_time ();
-  g_autoptr(TbVolume) g = coarse_density (f->rho, f->mask, error);
-  if (g == NULL)
-    return FALSE;
-  TbFeModel *model = tb_fe_model_new (g->nx, g->ny, g->nz, g->spacing, error);
+  TbVolume *g = grid;
+  g_autoptr(TbFeModel) model = tb_fe_model_new (g->nx, g->ny, g->nz, g->spacing, error);
   if (model == NULL)
-    return FALSE;
+    return NULL;
   double origin[3];
   for (int a = 0; a < 3; a++)
     origin[a] = g->origin[a] - g->spacing[a] / 2;   /* node 0 sits at the first voxel's corner */
   tb_fe_model_set_origin (model, origin);
   /* SIMP with p = 2 for the whole bone's apparent behaviour (as the TO stage's localized model) */
-  if (!tb_fe_model_set_material (model, f->e0, f->e0 * 1e-6, 0.3, 2.0, error)
+  if (!tb_fe_model_set_material (model, e0, e0 * 1e-6, 0.3, 2.0, error)
       || !tb_fe_model_set_density (model, g->data, error))
+    return NULL;
+  for (guint c = 0; c < cases->len; c++)
     {
-      tb_fe_model_unref (model);
-      return FALSE;
-    }
-  for (guint c = 0; c < f->cases->len; c++)
-    {
-      TbDocLoadCase *lc = &g_array_index (f->cases, TbDocLoadCase, c);
+      TbDocLoadCase *lc = &g_array_index (cases, TbDocLoadCase, c);
       int id = tb_fe_model_add_load_case (model, lc->name, lc->weight);
       for (guint l = 0; l < lc->loads->len; l++)
         {
@@ -235,8 +321,7 @@ fe_work (TbJob *job, gpointer data, GCancellable *cancellable, GError **error)
                            _("The %s at (%.1f, %.1f, %.1f) mm in “%s” touches no bone: move it onto the bone"),
                            load->kind == TB_LOAD_FORCE ? _("force") : _("support"),
                            load->point[0], load->point[1], load->point[2], lc->name);
-              tb_fe_model_unref (model);
-              return FALSE;
+              return NULL;
             }
           for (guint e = 0; e < els->len; e++)
             {
@@ -261,16 +346,42 @@ fe_work (TbJob *job, gpointer data, GCancellable *cancellable, GError **error)
   TbFeSettings fs;
   tb_fe_settings_init (&fs);
   fs.rtol = 1e-6;   /* apparent stresses to 6 digits are ample for loading a VOI */
-  f->result = g_new0 (TbWholeBone, 1);
-  f->result->solver = tb_fe_solver_new (model, &fs, error);
-  tb_fe_model_unref (model);
-  if (f->result->solver == NULL
-      || !tb_fe_solve (f->result->solver, cancellable, tb_job_progress_func, job, error))
+  g_autoptr(TbFeSolver) solver = tb_fe_solver_new (model, &fs, error);
+  if (solver == NULL || !tb_fe_solve (solver, cancellable, progress, user_data, error))
+    return NULL;
+  TbWholeBone *wb = g_new0 (TbWholeBone, 1);
+  g_atomic_ref_count_init (&wb->ref_count);
+  wb->solver = g_steal_pointer (&solver);
+  wb->grid = tb_volume_ref (grid);
+  wb->coarsen = coarsen;
+  memcpy (wb->offset, offset, sizeof wb->offset);
+  wb->e0 = e0;
+  wb->cases = copy_cases (cases);
+  wb->n_cases = MIN ((int) cases->len, 16);
+  for (int c = 0; c < wb->n_cases; c++)
+    wb->weights[c] = g_array_index (cases, TbDocLoadCase, c).weight;
+  return wb;
+}
+
+TbWholeBone *
+tb_whole_bone_resolve (TbWholeBone *wb, GArray *cases, GCancellable *cancellable, TbProgressFunc progress,
+                       gpointer user_data, GError **error)
+{
+  return whole_bone_solve (wb->grid, wb->coarsen, wb->offset, wb->e0, cases, cancellable, progress, user_data, error);
+}
+
+static gboolean
+fe_work (TbJob *job, gpointer data, GCancellable *cancellable, GError **error)
+{
+  FeJob *f = data;
+  gint64 t0 = g_get_monotonic_time ();
+  int coarsen, offset[3];
+  g_autoptr(TbVolume) g = coarse_density (f->rho, f->mask, &coarsen, offset, error);
+  if (g == NULL)
     return FALSE;
-  f->result->grid = g_steal_pointer (&g);
-  f->result->n_cases = MIN ((int) f->cases->len, 16);
-  for (int c = 0; c < f->result->n_cases; c++)
-    f->result->weights[c] = g_array_index (f->cases, TbDocLoadCase, c).weight;
+  f->result = whole_bone_solve (g, coarsen, offset, f->e0, f->cases, cancellable, tb_job_progress_func, job, error);
+  if (f->result == NULL)
+    return FALSE;
   f->seconds = (g_get_monotonic_time () - t0) / 1e6;
   return TRUE;
 }
@@ -293,7 +404,7 @@ fe_done (TbJob *job, gpointer data, const GError *error)
     }
   g_string_append (s, _(" N·mm"));
   g_object_set_data_full (G_OBJECT (f->doc), "tb-whole-bone", g_steal_pointer (&f->result),
-                          (GDestroyNotify) tb_whole_bone_free);
+                          (GDestroyNotify) tb_whole_bone_unref);
   tb_document_set_fe_done (f->doc, TRUE, s->str);
   tb_document_set_note (f->doc, TB_STEP_FE, s->str);
   g_string_free (s, TRUE);
@@ -313,29 +424,43 @@ tb_stage_job_fe (TbDocument *doc, GError **error)
   f->rho = tb_volume_ref (tb_document_get_density (doc));
   f->mask = tb_mask_ref (tb_document_get_mask (doc));
   f->e0 = tb_document_get_setting (doc, "fe-e0", 15000);
-  double scale = tb_document_get_setting (doc, "fe-body-scale", 1);
-  f->cases = g_array_new (FALSE, FALSE, sizeof (TbDocLoadCase));
-  for (guint c = 0; c < tb_document_get_n_load_cases (doc); c++)
-    {
-      const TbDocLoadCase *lc = tb_document_get_load_case (doc, c);
-      TbDocLoadCase copy = { g_strdup (lc->name), lc->weight, g_array_copy (lc->loads) };
-      for (guint l = 0; l < copy.loads->len; l++)
-        for (int a = 0; a < 3; a++)
-          g_array_index (copy.loads, TbDocLoad, l).vector[a] *= scale;
-      g_array_append_val (f->cases, copy);
-    }
+  f->cases = tb_stage_copy_load_cases (doc);
   return tb_job_new (_("Whole-bone FE"), fe_work, NULL, fe_done, f, (GDestroyNotify) fe_job_free);
 }
 
-/* Apparent stress of a box (world centre/size) of the solved bone, load case lc: the volume average
- * of each element's stress at its centre (trilinear hex: dN/dx = (2a - 1) / (4 h) there; isotropic
+/* Apparent stress of a box (world centre/size, the part inside the FE grid) of the solved bone, load
+ * case lc: the volume average of each element's stress at its centre (trilinear hex: dN/dx = (2a - 1) / (4 h) there; isotropic
  * Hooke's law with the element's SIMP modulus). Order sxx, syy, szz, sxy, syz, sxz (MPa). */
+/* The grid voxels whose centres lie in the box, clipped to the grid (a VOI may reach past the bone's
+ * bounding box, which the FE grid is); FALSE when nothing is left. */
+static gboolean
+box_in_grid (const TbVolume *g, const double centre[3], const double size[3], TbBox *box, GError **error)
+{
+  int lo[3], n[3] = { g->nx, g->ny, g->nz }, cnt[3];
+  for (int d = 0; d < 3; d++)
+    {
+      double first = (centre[d] - 0.5 * size[d] - g->origin[d]) / g->spacing[d];
+      int a = (int) ceil (first - 1e-9), b = a + MAX (1, (int) lround (size[d] / g->spacing[d]));
+      lo[d] = MAX (a, 0);
+      cnt[d] = MIN (b, n[d]) - lo[d];
+      if (cnt[d] < 1)
+        {
+          g_set_error (error, TB_DOCUMENT_ERROR, TB_DOCUMENT_ERROR_INVALID,
+                       _("The VOI at (%.1f, %.1f, %.1f) mm lies outside the whole-bone FE model: move it onto the bone"),
+                       centre[0], centre[1], centre[2]);
+          return FALSE;
+        }
+    }
+  *box = (TbBox) { lo[0], lo[1], lo[2], cnt[0], cnt[1], cnt[2] };
+  return TRUE;
+}
+
 gboolean
 tb_whole_bone_apparent_stress (TbWholeBone *wb, const double centre[3], const double size[3], int lc,
                                double stress[6], GError **error)
 {
   TbBox box;
-  if (!tb_box_from_world (wb->grid, centre, size, &box, error))
+  if (!box_in_grid (wb->grid, centre, size, &box, error))
     return FALSE;
   TbFeModel *m = tb_fe_solver_get_model (wb->solver);
   const double *u = tb_fe_solver_get_displacement (wb->solver, lc);
@@ -372,5 +497,28 @@ tb_whole_bone_apparent_stress (TbWholeBone *wb, const double centre[3], const do
   return TRUE;
 }
 
+/* The localized model (paper 000; Kim et al. 2016): the VOI cut out of the solved whole bone with the
+ * forces the rest of the bone exerts on its boundary (tb_fe_localize). The FE grid's elements are
+ * coarsen^3 blocks of the density's voxels, so the VOI becomes the FE elements whose centres lie in
+ * the box, and each is split into upscale x coarsen sub-elements per axis: the density's voxels
+ * split by upscale, as the run's rho0 (the clinical voxels of clinical_box) is. */
+TbFeModel *
+tb_whole_bone_localize (TbWholeBone *wb, const double centre[3], const double size[3], int upscale,
+                        TbBox *clinical_box, GError **error)
+{
+  TbBox g;
+  if (!tb_box_from_world (wb->grid, centre, size, &g, error))
+    return NULL;
+  TbFeModel *model = tb_fe_localize (wb->solver, &g, upscale * wb->coarsen, error);
+  if (model == NULL)
+    return NULL;
+  int f = wb->coarsen;
+  *clinical_box = (TbBox) { wb->offset[0] + g.x0 * f, wb->offset[1] + g.y0 * f, wb->offset[2] + g.z0 * f,
+                            g.nx * f, g.ny * f, g.nz * f };
+  return model;
+}
+
+double tb_whole_bone_get_fe_spacing (TbWholeBone *wb) { return wb->grid->spacing[0]; }
+GArray *tb_whole_bone_get_cases (TbWholeBone *wb) { return wb->cases; }
 int tb_whole_bone_get_n_cases (TbWholeBone *wb) { return wb->n_cases; }
 const double *tb_whole_bone_get_weights (TbWholeBone *wb) { return wb->weights; }

@@ -35,7 +35,8 @@ TbJob    *tb_stage_job_fe         (TbDocument *doc, GError **error);
 /* charts: objective, constraints, design change (TbChart *), grown after each iteration. */
 TbJob    *tb_stage_job_topopt     (TbDocument *doc, guint voi_id, gpointer charts[3], GError **error);
 TbJob    *tb_stage_job_nn         (TbDocument *doc, guint voi_id, GError **error);
-/* The network file the NN step will use (chosen, $TB_NN_MODEL, or the installed default), or NULL. */
+/* The network file the NN step will use (chosen, $TB_NN_MODEL, or the shipped model as
+ * tb_nn_find_shipped_model finds it), or NULL. */
 char     *tb_stage_nn_model_path  (TbDocument *doc);
 TbJob    *tb_stage_job_measure    (TbDocument *doc, guint voi_id, GError **error);
 

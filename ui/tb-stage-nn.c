@@ -1,6 +1,7 @@
 /* tb-stage-nn.c — Enhance a VOI with a trained generator (the nn stage): patchwise inference on the
  * clinical HU, stitched along minimum-error seams. The network is a file the user chooses (the
- * document's "nn-model"); $TB_NN_MODEL or the shipped model (app/models) are used when none is chosen. */
+ * document's "nn-model"); $TB_NN_MODEL or the shipped model (tb_nn_find_shipped_model) are used when
+ * none is chosen. */
 #include "config-ui.h"
 
 #include <glib/gi18n-lib.h>
@@ -35,16 +36,8 @@ tb_stage_nn_model_path (TbDocument *doc)
     return g_strdup (chosen);
   if (g_getenv ("TB_NN_MODEL") != NULL)
     return g_strdup (g_getenv ("TB_NN_MODEL"));
-  /* the shipped model: installed, or in the source tree when run from the build folder */
-  const char *dirs[] = { TB_DATADIR "/trabecula/models", TB_SOURCE_MODELS_DIR };
-  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
-    {
-      char *path = g_build_filename (dirs[i], "srresnet2d-x8.safetensors", NULL);
-      if (g_file_test (path, G_FILE_TEST_EXISTS))
-        return path;
-      g_free (path);
-    }
-  return NULL;
+  /* the shipped model, found as the CLI finds it: $TRABECULA_MODELS_DIR, installed, source tree */
+  return tb_nn_find_shipped_model (TB_NN_SHIPPED_MODEL, TB_DATADIR "/trabecula/models", TB_SOURCE_MODELS_DIR);
 }
 
 static gboolean

@@ -7,6 +7,7 @@
 #include "tb-window.h"
 #include "tb-stage-jobs.h"
 #include "tb-gpu.h"
+#include "tb-backend.h"
 
 struct _TbWindow
 {
@@ -33,6 +34,11 @@ struct _TbWindow
   JsonNode *pending_session;
   char *pending_session_path;
   TbJob *pending_job;
+  /* the Preferences' computation settings and what the GPU probe found (NULL while it runs) */
+  TbBackendChoice backend;
+  int threads;
+  TbGpuInfo *gpu;
+  char *backend_note;
 };
 
 G_DEFINE_FINAL_TYPE (TbWindow, tb_window, ADW_TYPE_APPLICATION_WINDOW)
@@ -700,25 +706,77 @@ probe_thread (GTask *task, gpointer source, gpointer data, GCancellable *c)
   g_task_return_pointer (task, info, g_free);
 }
 
+/* The indicator shows where the jobs compute now; a GPU choice that cannot be honoured is said once
+ * (a toast) and stays visible in the indicator. */
+static void
+update_backend (TbWindow *self)
+{
+  TbBackendState st;
+  tb_backend_resolve (self->backend, self->gpu, self->threads, &st);
+  tb_job_runner_set_threads (self->runner, self->threads);
+  gtk_label_set_text (GTK_LABEL (self->backend_label), st.label);
+  gtk_widget_set_tooltip_text (self->backend_label, st.tooltip);
+  if (st.note != NULL)
+    gtk_widget_add_css_class (self->backend_label, "warning");
+  else
+    gtk_widget_remove_css_class (self->backend_label, "warning");
+  if (st.note != NULL && g_strcmp0 (st.note, self->backend_note) != 0)
+    tb_window_toast (self, st.note);
+  g_free (self->backend_note);
+  self->backend_note = g_steal_pointer (&st.note);
+  tb_backend_state_clear (&st);
+}
+
 static void
 probe_done (GObject *source, GAsyncResult *res, gpointer data)
 {
   TbWindow *self = TB_WINDOW (source);
-  g_autofree TbGpuInfo *info = g_task_propagate_pointer (G_TASK (res), NULL);
-  g_autofree char *tip = NULL;
-  if (info->available)
-    {
-      g_autofree char *t = g_strdup_printf (_("GPU: %s"), info->name);
-      gtk_label_set_text (GTK_LABEL (self->backend_label), t);
-      tip = g_strdup_printf (_("CUDA device %s, %.1f GiB"), info->name, info->total_memory / 1073741824.0);
-    }
-  else
-    {
-      g_autofree char *t = g_strdup_printf (_("CPU · %d threads"), (int) g_get_num_processors ());
-      gtk_label_set_text (GTK_LABEL (self->backend_label), t);
-      tip = g_strdup_printf (_("No GPU: %s"), info->reason);
-    }
-  gtk_widget_set_tooltip_text (self->backend_label, tip);
+  g_free (self->gpu);
+  self->gpu = g_task_propagate_pointer (G_TASK (res), NULL);
+  update_backend (self);
+}
+
+void
+tb_window_set_compute_preferences (TbWindow *self, guint backend, int threads)
+{
+  g_return_if_fail (TB_IS_WINDOW (self));
+  self->backend = MIN (backend, TB_BACKEND_GPU);
+  self->threads = MAX (threads, 0);
+  update_backend (self);
+}
+
+const char *
+tb_window_get_backend_label (TbWindow *self)
+{
+  return gtk_label_get_text (GTK_LABEL (self->backend_label));
+}
+
+const char *
+tb_window_get_backend_note (TbWindow *self)
+{
+  return self->backend_note;
+}
+
+gboolean
+tb_window_backend_probed (TbWindow *self)
+{
+  return self->gpu != NULL;
+}
+
+static void
+on_compute_settings_changed (GSettings *settings, const char *key, TbWindow *self)
+{
+  tb_window_set_compute_preferences (self, g_settings_get_uint (settings, "backend"),
+                                     (int) g_settings_get_double (settings, "threads"));
+}
+
+void
+tb_window_bind_settings (TbWindow *self, GSettings *settings)
+{
+  g_return_if_fail (TB_IS_WINDOW (self) && G_IS_SETTINGS (settings));
+  g_signal_connect_object (settings, "changed::backend", G_CALLBACK (on_compute_settings_changed), self, 0);
+  g_signal_connect_object (settings, "changed::threads", G_CALLBACK (on_compute_settings_changed), self, 0);
+  on_compute_settings_changed (settings, NULL, self);
 }
 
 /* Compare controls */
@@ -775,6 +833,8 @@ tb_window_dispose (GObject *object)
   g_clear_pointer (&self->pending_session_path, g_free);
   g_clear_pointer (&self->last_message, g_free);
   g_clear_pointer (&self->session_path, g_free);
+  g_clear_pointer (&self->gpu, g_free);
+  g_clear_pointer (&self->backend_note, g_free);
   G_OBJECT_CLASS (tb_window_parent_class)->dispose (object);
 }
 
@@ -911,7 +971,7 @@ tb_window_init (TbWindow *self)
   g_signal_connect (drop, "drop", G_CALLBACK (on_drop), self);
   gtk_widget_add_controller (GTK_WIDGET (self), GTK_EVENT_CONTROLLER (drop));
 
-  gtk_label_set_text (GTK_LABEL (self->backend_label), _("Probing…"));
+  update_backend (self);   /* "Probing…" until the probe answers */
   GTask *task = g_task_new (self, NULL, probe_done, NULL);
   g_task_run_in_thread (task, probe_thread);
   g_object_unref (task);

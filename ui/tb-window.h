@@ -46,6 +46,16 @@ void             tb_window_toast            (TbWindow *win, const char *text);
 gboolean         tb_window_is_showing_error (TbWindow *win);
 void             tb_window_dismiss_error    (TbWindow *win);
 
+/* The Preferences' computation settings: backend (TbBackendChoice: 0 automatic, 1 CPU, 2 GPU) and
+ * CPU threads for the jobs (0 automatic). bind_settings follows the app's GSettings ("backend",
+ * "threads"). The indicator's text, the note when the choice cannot be honoured (else NULL), and
+ * whether the GPU probe has answered. */
+void             tb_window_set_compute_preferences (TbWindow *win, guint backend, int threads);
+void             tb_window_bind_settings    (TbWindow *win, GSettings *settings);
+const char      *tb_window_get_backend_label (TbWindow *win);
+const char      *tb_window_get_backend_note (TbWindow *win);
+gboolean         tb_window_backend_probed   (TbWindow *win);
+
 /* PNG of a widget as it is drawn now (a view, a pane or the whole window). */
 gboolean         tb_widget_save_png         (GtkWidget *widget, const char *path, GError **error);
 

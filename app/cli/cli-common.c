@@ -55,19 +55,3 @@ tb_cli_progress (double fraction, const char *message, gpointer user_data)
     fputc ('\n', stderr);
   fflush (stderr);
 }
-
-char *
-tb_cli_find_model (const char *name)
-{
-  const char *dirs[] = { g_getenv ("TRABECULA_MODELS_DIR"), TB_MODELS_DIR, TB_SOURCE_MODELS_DIR };
-  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
-    {
-      if (dirs[i] == NULL)
-        continue;
-      char *path = g_build_filename (dirs[i], name, NULL);
-      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
-        return path;
-      g_free (path);
-    }
-  return NULL;
-}

@@ -6,6 +6,7 @@
 #include "io/tb-io.h"
 #include "metrics/tb-metrics.h"
 #include "morpho/tb-morpho.h"
+#include "nn/tb-nn.h"
 
 #include <math.h>
 
@@ -278,7 +279,8 @@ tb_cli_demo (int argc, char **argv)
   demo.started = g_get_monotonic_time ();
   tb_cli_phantom_options_init (&demo.phantom_opts);
   demo.quick = quick;
-  demo.model = model != NULL ? g_strdup (model) : tb_cli_find_model ("srresnet2d-x8.safetensors");
+  demo.model = model != NULL ? g_strdup (model)
+                             : tb_nn_find_shipped_model (TB_NN_SHIPPED_MODEL, TB_MODELS_DIR, TB_SOURCE_MODELS_DIR);
   if (quick)
     {
       demo.phantom_opts.params.clinical_spacing = 1.25;

@@ -28,10 +28,6 @@ int      tb_cli_fail (const char *command, const GError *error);
 /* Progress to stderr on a terminal: one line, rewritten in place at most every 0.2 s. */
 void     tb_cli_progress (double fraction, const char *message, gpointer user_data);
 
-/* The network file NAME: $TRABECULA_MODELS_DIR, then the installed models, then the source tree's
- * app/models (a build run from the source folder). NULL when none has it. */
-char    *tb_cli_find_model (const char *name);
-
 /* `enhance --method to|nn` hands over to these (cli-enhance.c) */
 int tb_cli_enhance_to (int argc, char **argv);
 int tb_cli_enhance_nn (int argc, char **argv);

@@ -39,6 +39,8 @@ static TbWindow *
 new_window (TbApplication *self)
 {
   TbWindow *win = tb_window_new (ADW_APPLICATION (self));
+  if (self->settings != NULL)
+    tb_window_bind_settings (win, self->settings);   /* backend and threads, followed while it lives */
   gtk_window_present (GTK_WINDOW (win));
   return win;
 }
@@ -125,16 +127,6 @@ tb_application_startup (GApplication *app)
   gtk_window_set_default_icon_name (TB_APP_ID);
   self->settings = load_settings ();
   g_object_set_data (G_OBJECT (app), "tb-settings", self->settings);
-  if (self->settings != NULL)
-    {
-      /* The backend preference reaches the core through the environment variables its stages read. */
-      int threads = (int) g_settings_get_double (self->settings, "threads");
-      if (threads > 0 && g_getenv ("OMP_NUM_THREADS") == NULL)
-        {
-          g_autofree char *t = g_strdup_printf ("%d", threads);
-          g_setenv ("OMP_NUM_THREADS", t, FALSE);
-        }
-    }
   static const GActionEntry entries[] = {
     { "new-window", action_new_window }, { "preferences", action_preferences },
     { "about", action_about }, { "quit", action_quit },

@@ -285,3 +285,20 @@ tb_nn_net_backward (TbNnNet *net, const TbNnTensor *grad_out, TbNnTensor *grad_i
       tb_nn_get_ops (l->kind)->backward (l, in, net->outs->pdata[i], net->grads->pdata[i], gin);
     }
 }
+
+char *
+tb_nn_find_shipped_model (const char *name, const char *installed_dir, const char *source_dir)
+{
+  g_return_val_if_fail (name != NULL, NULL);
+  const char *dirs[] = { g_getenv ("TRABECULA_MODELS_DIR"), installed_dir, source_dir };
+  for (gsize i = 0; i < G_N_ELEMENTS (dirs); i++)
+    {
+      if (dirs[i] == NULL || dirs[i][0] == '\0')
+        continue;
+      char *path = g_build_filename (dirs[i], name, NULL);
+      if (g_file_test (path, G_FILE_TEST_IS_REGULAR))
+        return path;
+      g_free (path);
+    }
+  return NULL;
+}

@@ -107,6 +107,14 @@ void        tb_nn_net_zero_grad (TbNnNet *net);
 gboolean    tb_nn_net_save      (TbNnNet *net, const char *path, GError **error);
 TbNnNet    *tb_nn_net_load      (const char *path, GError **error);
 
+/* The model that ships with Trabecula (app/models, installed to DATADIR/trabecula/models). */
+#define TB_NN_SHIPPED_MODEL "srresnet2d-x8.safetensors"
+/* Finds a shipped model file by name, the one search order of the CLI and the GUI: the folder
+ * $TRABECULA_MODELS_DIR, then installed_dir (the installed models), then source_dir (the source
+ * tree's app/models, for a build run uninstalled); either dir may be NULL. The first regular file
+ * found (newly allocated path), or NULL when none has it. */
+char       *tb_nn_find_shipped_model (const char *name, const char *installed_dir, const char *source_dir);
+
 /* Safetensors, raw: every F32 tensor by name (a GHashTable of TbNnTensor, 4-D/5-D or flat as
  * ndim 4 with n = element count) and the metadata. */
 gboolean    tb_nn_safetensors_read  (const char *path, GHashTable **tensors, GHashTable **meta, GError **error);

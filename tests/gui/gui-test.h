@@ -57,18 +57,27 @@ gui_pump (int ms)
 static inline GdkTexture *
 gui_render (GtkWidget *widget)
 {
-  /* a widget queued for redraw has no render node until the next frame */
+  /* a widget queued for redraw has no render node until the next frame; while a job's updates
+   * keep queueing redraws, a frame may just have been invalidated again: try the next one */
   gui_pump (40);
   int w = gtk_widget_get_width (widget), h = gtk_widget_get_height (widget);
   g_assert_cmpint (w, >, 0);
   g_assert_cmpint (h, >, 0);
-  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
-  GtkSnapshot *snapshot = gtk_snapshot_new ();
-  gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
-  g_autoptr(GskRenderNode) node = gtk_snapshot_free_to_node (snapshot);
+  GskRenderNode *node = NULL;
+  for (int attempt = 0; node == NULL && attempt < 50; attempt++)
+    {
+      if (attempt > 0)
+        gui_pump (20);
+      g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (widget);
+      GtkSnapshot *snapshot = gtk_snapshot_new ();
+      gdk_paintable_snapshot (paintable, GDK_SNAPSHOT (snapshot), w, h);
+      node = gtk_snapshot_free_to_node (snapshot);
+    }
   g_assert_nonnull (node);
-  return gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
-                                      &GRAPHENE_RECT_INIT (0, 0, w, h));
+  GdkTexture *texture = gsk_renderer_render_texture (gtk_native_get_renderer (gtk_widget_get_native (widget)), node,
+                                                     &GRAPHENE_RECT_INIT (0, 0, w, h));
+  gsk_render_node_unref (node);
+  return texture;
 }
 
 /* BGRA pixels of a texture (caller frees), width * height * 4 bytes, stride width * 4. */

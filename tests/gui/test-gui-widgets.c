@@ -3,8 +3,11 @@
  * enhanced VOIs at their own resolution, the chart, the compare view, the job runner's
  * coalescing, pause and cancel, and the document's undo/redo. */
 #include <math.h>
+#include <glib/gstdio.h>
 #include "gui-test.h"
 #include "tb-window.h"
+#include "tb-stage-jobs.h"
+#include "nn/tb-nn.h"
 
 /* A 64 x 64 x 40 CT at 0.5 mm: a ball of "bone" (800 HU) in soft tissue (40 HU), air at the edges. */
 static TbVolume *
@@ -432,6 +435,188 @@ test_compare_view (Fixture *f, gconstpointer data)
   gtk_window_destroy (GTK_WINDOW (win));
 }
 
+/* Mean absolute difference between the left and the right half of a side-by-side picture (the right
+ * plane's rectangle starts at w/2 + 1), below the captions. Linked halves differ at most where a
+ * pixel's centre falls exactly on a texel edge (nearest sampling may round either way there: one
+ * column gives ~0.4); halves that show different regions differ by tens of grey levels. */
+static double
+halves_diff (GdkTexture *t)
+{
+  int w = gdk_texture_get_width (t), h = gdk_texture_get_height (t);
+  g_autofree guint8 *p = gui_pixels (t);
+  int half = w / 2 - 1, shift = w / 2 + 1;
+  double sum = 0;
+  long n = 0;
+  for (int y = 24; y < h; y++)
+    for (int x = 0; x < half; x++)
+      for (int c = 0; c < 3; c++, n++)
+        sum += abs ((int) p[((gsize) y * w + x) * 4 + c] - (int) p[((gsize) y * w + x + shift) * 4 + c]);
+  return sum / MAX (n, 1);
+}
+
+static GtkEventController *
+key_controller (GtkWidget *w)
+{
+  g_autoptr(GListModel) list = gtk_widget_observe_controllers (w);
+  for (guint i = 0; i < g_list_model_get_n_items (list); i++)
+    {
+      g_autoptr(GtkEventController) c = g_list_model_get_item (list, i);
+      if (GTK_IS_EVENT_CONTROLLER_KEY (c))
+        return c;
+    }
+  return NULL;
+}
+
+static gboolean
+send_key (GtkWidget *w, const char *signal, guint keyval)
+{
+  gboolean handled = FALSE;
+  GtkEventController *key = key_controller (w);
+  g_assert_nonnull (key);
+  if (g_str_equal (signal, "key-pressed"))
+    g_signal_emit_by_name (key, signal, keyval, 0, (GdkModifierType) 0, &handled);
+  else
+    g_signal_emit_by_name (key, signal, keyval, 0, (GdkModifierType) 0);
+  return handled;
+}
+
+static void
+assert_same_plane_point (const double a[2], const double b[2])
+{
+  g_assert_cmpfloat_with_epsilon (a[0], b[0], 1e-9);
+  g_assert_cmpfloat_with_epsilon (a[1], b[1], 1e-9);
+}
+
+/* Compare view: zoom about the pointer (Ctrl+wheel, or a pinch's factor) and pan (middle drag,
+ * Space+drag), one transform for both sides of side by side, so they show the same region. */
+static void
+test_compare_zoom_pan (Fixture *f, gconstpointer data)
+{
+  double centre[3] = { 0, 0, 0 }, size[3] = { 4, 4, 4 };
+  guint id = tb_document_add_voi (f->doc, "c", centre, size);
+  double sp[3] = { 0.125, 0.125, 0.125 };
+  g_autoptr(TbVolume) fine = tb_volume_new (32, 32, 32, sp, NULL);
+  for (int a = 0; a < 3; a++)
+    fine->origin[a] = -2 + 0.0625;
+  /* a pattern with detail in both directions: a zoomed or panned view differs from the fitted one */
+  for (int k = 0; k < 32; k++)
+    for (int j = 0; j < 32; j++)
+      for (int i = 0; i < 32; i++)
+        fine->data[tb_volume_index (fine, i, j, k)] = (float) (0.1 + 0.8 * (((i / 4) + (j / 3)) % 2) * (i + 1) / 32.0);
+  tb_document_set_result (f->doc, id, TB_METHOD_TO, fine);
+  tb_document_set_result (f->doc, id, TB_METHOD_NN, fine);
+  GtkWidget *win = gtk_window_new ();
+  TbCompareView *cv = TB_COMPARE_VIEW (tb_compare_view_new (f->doc));
+  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (cv));
+  gtk_window_set_default_size (GTK_WINDOW (win), 400, 300);
+  gtk_window_present (GTK_WINDOW (win));
+  gui_pump (100);
+  /* the same source on both sides (the captions differ: TO and NN), so linked halves look alike */
+  tb_compare_view_set_methods (cv, TB_METHOD_TO, TB_METHOD_NN);
+  tb_compare_view_set_mode (cv, TB_COMPARE_SIDE_BY_SIDE);
+  g_assert_true (tb_compare_view_is_ready (cv, NULL));
+  int w = gtk_widget_get_width (GTK_WIDGET (cv));
+  g_assert_cmpint (w, ==, 400);
+  g_autoptr(GdkTexture) fitted = gui_render (GTK_WIDGET (cv));
+  g_assert_cmpfloat (halves_diff (fitted), <, 1);
+
+  /* Ctrl+wheel over the left plane: the plane point under the pointer stays there */
+  double before[2], after[2], right[2];
+  int side;
+  g_assert_true (tb_compare_view_widget_to_plane (cv, 80, 120, before, &side));
+  g_assert_cmpint (side, ==, 0);
+  for (int i = 0; i < 5; i++)
+    tb_compare_view_scroll (cv, -1, GDK_CONTROL_MASK, 80, 120);
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_zoom (cv), pow (1.15, 5), 1e-9);
+  tb_compare_view_widget_to_plane (cv, 80, 120, after, NULL);
+  assert_same_plane_point (before, after);
+  /* a plain wheel does not zoom */
+  tb_compare_view_scroll (cv, -1, 0, 80, 120);
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_zoom (cv), pow (1.15, 5), 1e-9);
+  /* linked: the same point of the right plane shows the same plane point */
+  g_assert_true (tb_compare_view_widget_to_plane (cv, 80 + w / 2 + 1, 120, right, &side));
+  g_assert_cmpint (side, ==, 1);
+  assert_same_plane_point (before, right);
+  g_autoptr(GdkTexture) zoomed = gui_render (GTK_WIDGET (cv));
+  double d_zoom = gui_mean_abs_diff (fitted, zoomed, 0, 24, w, 300);
+  g_test_message ("Ctrl+wheel x5: %.2f grey levels changed; halves differ by %.3f", d_zoom, halves_diff (zoomed));
+  g_assert_cmpfloat (d_zoom, >, 2);
+  g_assert_cmpfloat (halves_diff (zoomed), <, 1);
+
+  /* a pinch over the right plane: the same code, about the fingers' centre */
+  double p[2], q[2];
+  tb_compare_view_widget_to_plane (cv, 300, 200, p, NULL);
+  tb_compare_view_zoom_at (cv, 1.6, 300, 200);
+  tb_compare_view_widget_to_plane (cv, 300, 200, q, NULL);
+  assert_same_plane_point (p, q);
+
+  /* middle drag pans: the plane point under the start ends under the end, on both sides */
+  tb_compare_view_widget_to_plane (cv, 120, 120, before, NULL);
+  tb_compare_view_drag (cv, GDK_BUTTON_MIDDLE, 120, 120, 150, 90, 4);
+  tb_compare_view_widget_to_plane (cv, 150, 90, after, NULL);
+  assert_same_plane_point (before, after);
+  tb_compare_view_widget_to_plane (cv, 150 + w / 2 + 1, 90, right, NULL);
+  assert_same_plane_point (before, right);
+  g_autoptr(GdkTexture) panned = gui_render (GTK_WIDGET (cv));
+  g_assert_cmpfloat (gui_mean_abs_diff (zoomed, panned, 0, 24, w, 300), >, 1);
+  g_assert_cmpfloat (halves_diff (panned), <, 1);
+  g_test_message ("halves differ by %.3f fitted, %.3f panned", halves_diff (fitted), halves_diff (panned));
+
+  /* wipe mode: button 1 moves the curtain; Space+drag pans and leaves the curtain */
+  tb_compare_view_set_mode (cv, TB_COMPARE_WIPE);
+  tb_compare_view_set_wipe (cv, 0.5);
+  double zoom = tb_compare_view_get_zoom (cv);
+  tb_compare_view_widget_to_plane (cv, 200, 150, before, NULL);
+  g_assert_true (send_key (GTK_WIDGET (cv), "key-pressed", GDK_KEY_space));
+  tb_compare_view_drag (cv, GDK_BUTTON_PRIMARY, 200, 150, 170, 160, 3);
+  send_key (GTK_WIDGET (cv), "key-released", GDK_KEY_space);
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_wipe (cv), 0.5, 1e-12);
+  tb_compare_view_widget_to_plane (cv, 170, 160, after, NULL);
+  assert_same_plane_point (before, after);
+  tb_compare_view_drag (cv, GDK_BUTTON_PRIMARY, 200, 150, 100, 150, 3);
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_wipe (cv), 0.25, 1e-12);
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_zoom (cv), zoom, 1e-12);
+
+  /* a new iteration of the same plane keeps the view; 0 fits it again */
+  g_autoptr(TbVolume) next = tb_volume_copy (fine, NULL);
+  tb_document_set_result (f->doc, id, TB_METHOD_TO, next);
+  g_assert_true (tb_compare_view_is_ready (cv, NULL));
+  g_assert_cmpfloat_with_epsilon (tb_compare_view_get_zoom (cv), zoom, 1e-12);
+  g_assert_true (send_key (GTK_WIDGET (cv), "key-pressed", GDK_KEY_0));
+  g_assert_cmpfloat (tb_compare_view_get_zoom (cv), ==, 1);
+  tb_compare_view_set_mode (cv, TB_COMPARE_SIDE_BY_SIDE);
+  g_autoptr(GdkTexture) refit = gui_render (GTK_WIDGET (cv));
+  g_assert_cmpfloat (gui_mean_abs_diff (fitted, refit, 0, 24, w, 300), <, 0.01);
+  gtk_window_destroy (GTK_WINDOW (win));
+}
+
+/* The NN step finds the shipped model as the CLI does (tb_nn_find_shipped_model): a chosen file
+ * first, then $TB_NN_MODEL, then $TRABECULA_MODELS_DIR and the installed and source-tree folders. */
+static void
+test_nn_model_lookup (void)
+{
+  g_autofree char *need = NULL;
+  if (!tb_stage_is_built (TB_STEP_NN, &need))
+    {
+      g_test_skip (need);
+      return;
+    }
+  g_autoptr(TbDocument) doc = tb_document_new ();
+  g_autofree char *dir = g_dir_make_tmp ("trabecula-models-XXXXXX", NULL);
+  g_autofree char *model = g_build_filename (dir, TB_NN_SHIPPED_MODEL, NULL);
+  g_assert_true (g_file_set_contents (model, "x", 1, NULL));
+  g_unsetenv ("TB_NN_MODEL");
+  g_setenv ("TRABECULA_MODELS_DIR", dir, TRUE);
+  g_autofree char *found = tb_stage_nn_model_path (doc);
+  g_assert_cmpstr (found, ==, model);
+  tb_document_set_text (doc, "nn-model", "/chosen/net.safetensors");
+  g_autofree char *chosen = tb_stage_nn_model_path (doc);
+  g_assert_cmpstr (chosen, ==, "/chosen/net.safetensors");
+  g_unsetenv ("TRABECULA_MODELS_DIR");
+  g_unlink (model);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char *argv[])
 {
@@ -448,7 +633,10 @@ main (int argc, char *argv[])
               test_mask_and_loads_overlay, fixture_teardown);
   g_test_add ("/Trabecula/CompareView/wipe-and-difference", Fixture, NULL, fixture_setup,
               test_compare_view, fixture_teardown);
+  g_test_add ("/Trabecula/CompareView/zoom-pan-linked", Fixture, NULL, fixture_setup,
+              test_compare_zoom_pan, fixture_teardown);
   g_test_add_func ("/Trabecula/Chart/grow-log-hover", test_chart);
+  g_test_add_func ("/Trabecula/Stages/nn-model-lookup", test_nn_model_lookup);
   g_test_add_func ("/Trabecula/JobRunner/coalesces", test_runner_coalesces);
   g_test_add_func ("/Trabecula/JobRunner/pause-cancel-fail", test_runner_pause_cancel_fail);
   return g_test_run ();
