@@ -705,15 +705,17 @@ finish (TbTopoptRun *run)
   double viol = violation (run, run->g);
   g_free (run->message);
   const char *why = run->state == TB_TOPOPT_CONVERGED ? "converged" : "reached the iteration limit";
+  gboolean restored = FALSE;
+  if (run->bone != NULL && viol > 1e-3 && run->best_violation < viol)
+    {
+      memcpy (run->x, run->best_x, run->n * sizeof (double));
+      physical_from (run, run->x, run->xtilde, run->xphys, run->dproj);
+      constraints (run, FALSE);
+      viol = violation (run, run->g);
+      restored = TRUE;
+    }
   if (run->bone != NULL && viol > 1e-3)
     {
-      if (run->best_violation < viol)
-        {
-          memcpy (run->x, run->best_x, run->n * sizeof (double));
-          physical_from (run, run->x, run->xtilde, run->xphys, run->dproj);
-          constraints (run, FALSE);
-          viol = violation (run, run->g);
-        }
       int worst = 0;
       for (int i = 1; i < run->m; i++)
         if (run->g[i] / constraint_scale (run, i) > run->g[worst] / constraint_scale (run, worst))
@@ -727,8 +729,9 @@ finish (TbTopoptRun *run)
       run->state = TB_TOPOPT_INFEASIBLE;
     }
   else
-    run->message = g_strdup_printf ("%s after %d iterations; objective %.6g; max constraint/tolerance %.3g",
-                                    why, run->iteration, run->report.objective, viol);
+    run->message = g_strdup_printf ("%s after %d iterations; objective %.6g; max constraint/tolerance %.3g%s",
+                                    why, run->iteration, run->report.objective, viol,
+                                    restored ? " (the last design broke a constraint: the best feasible one is kept)" : "");
   for (gsize e = 0; e < run->n; e++)
     run->xf[e] = (float) run->xphys[e];
 }
