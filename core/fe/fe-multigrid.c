@@ -78,6 +78,14 @@ vidx (const Level *L, gsize n, int c, int dim)
   return L->soa ? L->guard + (gsize) c * L->stride + n : n * dim + c;
 }
 
+/* index of stencil entry (node, neighbour s, c1, c2) in the double stencil being built: node-major,
+ * so the cell-by-cell scatter stays in cache (the float copy is transposed once at the end) */
+static inline gsize
+adidx (gsize n, int s, int c1, int c2, int dim)
+{
+  return (((n * (dim == 3 ? 27 : 9) + s) * dim + c1) * dim + c2);
+}
+
 /* index of stencil entry (node, neighbour s, c1, c2) */
 static inline gsize
 aidx (const Level *L, gsize n, int s, int c1, int c2, int dim)
@@ -160,7 +168,7 @@ scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
           int s = (dx + 1) + 3 * (dy + 1) + (dim == 3 ? 9 * (dz + 1) : 0);
           for (int c1 = 0; c1 < dim; c1++)
             for (int c2 = 0; c2 < dim; c2++)
-              L->Ad[aidx (L, n1, s, c1, c2, dim)] += Kc[(b1 * dim + c1) * nke + b2 * dim + c2];
+              L->Ad[adidx (n1, s, c1, c2, dim)] += Kc[(b1 * dim + c1) * nke + b2 * dim + c2];
         }
     }
 }
@@ -303,6 +311,7 @@ cell_from_fine (TbFeHierarchy *H, int l, const double *tab, int I, int J, int K,
               continue;
             }
           const double *T = tab + ((gsize) px + m * ((gsize) py + m * pz)) * nke * nke;
+#pragma omp simd
           for (int q = 0; q < nke * nke; q++)
             Kc[q] += Ee * T[q];
         }
@@ -420,7 +429,7 @@ build_level (TbFeHierarchy *H, int l)
   for (gsize n = 0; n < L->n_nodes; n++)
     for (int c = 0; c < dim; c++)
       {
-        double dg = L->Ad[aidx (L, n, centre, c, c, dim)];
+        double dg = L->Ad[adidx (n, centre, c, c, dim)];
         gsize d = vidx (L, n, c, dim);
         if (!(dg > 0))
           L->fixed[d] = 1;
@@ -462,7 +471,7 @@ add_springs (TbFeHierarchy *H)
         for (int c = 0; c < dim; c++)
           if (sc[n * dim + c] != 0)
             {
-              double *dg = &L->Ad[aidx (L, n, centre, c, c, dim)];
+              double *dg = &L->Ad[adidx (n, centre, c, c, dim)];
               *dg += sc[n * dim + c];
               L->fixed[vidx (L, n, c, dim)] = 0;
               L->dinv[vidx (L, n, c, dim)] = 1.0 / *dg;
@@ -520,7 +529,7 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
                     gsize r = L->bnode[n1] * dim + c1, c = L->bnode[n2] * dim + c2;
                     if (r > c || L->fixed[vidx (L, n1, c1, dim)] || L->fixed[vidx (L, n2, c2, dim)])
                       continue;
-                    double v = L->Ad[aidx (L, n1, s, c1, c2, dim)];
+                    double v = L->Ad[adidx (n1, s, c1, c2, dim)];
                     L->band[c * ld + kd + r - c] = v;
                     if (r == c)
                       dmax = MAX (dmax, v);
@@ -872,9 +881,22 @@ cpu_update (TbFeHierarchy *H, GError **error)
     {
       Level *L = &H->lv[l];
       gsize na = L->n_nodes * H->S * H->dim * H->dim;
+      const int dim = H->dim, S = H->S;
+      (void) na;
+      const int nsc = S * dim * dim;
+      const gsize blk = 64, nblk = (L->n_nodes + blk - 1) / blk;
+      /* transpose in blocks of nodes: each block's rows are read once from cache */
 #pragma omp parallel for schedule(static) num_threads(H->nt)
-      for (gsize q = 0; q < na; q++)
-        L->A[q] = (float) L->Ad[q];
+      for (gsize b = 0; b < nblk; b++)
+        {
+          gsize n0 = b * blk, n1 = MIN (n0 + blk, L->n_nodes);
+          for (int sc = 0; sc < nsc; sc++)
+            {
+              float *a = L->A + (gsize) sc * L->n_nodes;
+              for (gsize n = n0; n < n1; n++)
+                a[n] = (float) L->Ad[n * nsc + sc];
+            }
+        }
       g_clear_pointer (&L->Ad, g_free);
     }
   for (int l = 0; l < H->nl; l++)
