@@ -203,6 +203,43 @@ row_2d_avx512 (const double *K0, const double *E, const gsize off[8], gsize base
     }
   return ex;
 }
+
+/* out[ex] = x_e^T K0 x_e for 8 elements at a time; returns the first element not done */
+AVX512 int
+energy_row_impl (const double *K0, const int nke, const gsize off[8], gsize base, int nx, const double *x, double *out)
+{
+  int ex = 0;
+  for (; ex + 8 <= nx; ex += 8)
+    {
+      v8d xv[24], acc[24];
+      if (nke == 24)
+        for (int b = 0; b < 8; b++)
+          deinterleave3 (x + (base + ex + off[b]) * 3, &xv[3 * b], &xv[3 * b + 1], &xv[3 * b + 2]);
+      else
+        for (int b = 0; b < 4; b++)
+          deinterleave2 (x + (base + ex + off[b]) * 2, &xv[2 * b], &xv[2 * b + 1]);
+      for (int r = 0; r < nke; r++)
+        acc[r] = xv[0] * K0[r];
+      for (int q = 1; q < nke; q++)
+        {
+          const double *col = K0 + q * nke;
+          for (int r = 0; r < nke; r++)
+            acc[r] += xv[q] * col[r];
+        }
+      v8d e = acc[0] * xv[0];
+      for (int r = 1; r < nke; r++)
+        e += acc[r] * xv[r];
+      st (out + ex, e);
+    }
+  return ex;
+}
+
+__attribute__ ((target ("avx512f")))
+static int
+energy_row_avx512 (const double *K0, int nke, const gsize off[8], gsize base, int nx, const double *x, double *out)
+{
+  return nke == 24 ? energy_row_impl (K0, 24, off, base, nx, x, out) : energy_row_impl (K0, 8, off, base, nx, x, out);
+}
 #endif
 
 static gboolean
@@ -276,4 +313,45 @@ tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double
   if (m->spring != NULL)
     for (gsize d = 0; d < m->n_dofs; d++)
       y[d] += m->spring[d] * x[d];
+}
+
+/* out_e = u_e^T K0 u_e (unit-modulus element energy, times 2), every element */
+void
+tb_fe_energy_kernel (const TbFeModel *m, const double *u, double *out)
+{
+  const int dim = m->dim, nen = m->nen, nke = m->nke;
+  const int nx = m->n[0], ny = m->n[1], nz = m->n[2];
+  const gsize nnx = m->nn[0], nny = m->nn[1];
+  gsize off[8];
+  for (int a = 0; a < nen; a++)
+    off[a] = (a & 1) + nnx * (((a >> 1) & 1) + nny * ((a >> 2) & 1));
+  gboolean simd = use_avx512 ();
+#pragma omp parallel for collapse(2) schedule(static)
+  for (int ez = 0; ez < nz; ez++)
+    for (int ey = 0; ey < ny; ey++)
+      {
+        gsize base = nnx * ((gsize) ey + nny * (gsize) ez);
+        double *o = out + (gsize) nx * ((gsize) ey + (gsize) ny * ez);
+        int ex = 0;
+#ifdef TB_HAVE_AVX512_PATH
+        if (simd)
+          ex = energy_row_avx512 (m->K0, nke, off, base, nx, u, o);
+#endif
+        for (; ex < nx; ex++)
+          {
+            double ue[24], s = 0;
+            for (int b = 0; b < nen; b++)
+              for (int c = 0; c < dim; c++)
+                ue[b * dim + c] = u[(base + ex + off[b]) * dim + c];
+            for (int a = 0; a < nke; a++)
+              {
+                double t = 0;
+                for (int b = 0; b < nke; b++)
+                  t += m->K0[a * nke + b] * ue[b];
+                s += ue[a] * t;
+              }
+            o[ex] = s;
+          }
+      }
+  (void) simd;
 }

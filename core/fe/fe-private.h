@@ -46,6 +46,7 @@ void   tb_fe_element_nodes (const TbFeModel *m, gsize e, gsize nodes[8]);
 void   tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, double *ue);
 #include <omp.h>
 void     tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads);
+void     tb_fe_energy_kernel (const TbFeModel *m, const double *u, double *out);  /* u_e' K0 u_e */
 double  *tb_fe_model_moduli (const TbFeModel *m);
 const guint8 *tb_fe_hierarchy_fixed (TbFeHierarchy *H);
 const double *tb_fe_hierarchy_moduli (TbFeHierarchy *H);

@@ -494,7 +494,6 @@ void
 tb_fe_solver_element_energy (const TbFeSolver *S, int lc, double *out)
 {
   TbFeModel *M = S->model;
-  int nke = M->nke;
   int first = lc < 0 ? 0 : lc, last = lc < 0 ? (int) S->res->len - 1 : lc;
   memset (out, 0, M->n_el * sizeof (double));
   for (int c = first; c <= last; c++)
@@ -503,20 +502,16 @@ tb_fe_solver_element_energy (const TbFeSolver *S, int lc, double *out)
       if (R == NULL)
         return;
       double w = lc < 0 ? tb_fe_model_load_case_weight (M, c) : 1.0;
-#pragma omp parallel for schedule(static)
-      for (gsize e = 0; e < M->n_el; e++)
+      if (first == last)
         {
-          double ue[24], s = 0;
-          tb_fe_element_gather (M, e, R->u, ue);
-          for (int a = 0; a < nke; a++)
-            {
-              double t = 0;
-              for (int b = 0; b < nke; b++)
-                t += M->K0[a * nke + b] * ue[b];
-              s += ue[a] * t;
-            }
-          out[e] += w * s;
+          tb_fe_energy_kernel (M, R->u, out);
+          break;
         }
+      g_autofree double *en = g_new (double, M->n_el);
+      tb_fe_energy_kernel (M, R->u, en);
+#pragma omp parallel for simd schedule(static)
+      for (gsize e = 0; e < M->n_el; e++)
+        out[e] += w * en[e];
     }
 }
 
