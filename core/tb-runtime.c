@@ -41,7 +41,10 @@ tb_runtime_init (char **argv)
   if (restart && argv != NULL && argv[0] != NULL && g_getenv ("TB_NO_REEXEC") == NULL)
     {
       g_setenv ("TB_NO_REEXEC", "1", TRUE);  /* once */
-      execv ("/proc/self/exe", argv);
+      /* the executable's own path, so the process keeps its name (exec of /proc/self/exe would show
+       * as "exe" in process lists) */
+      g_autofree char *self = g_file_read_link ("/proc/self/exe", NULL);
+      execv (self != NULL ? self : "/proc/self/exe", argv);
       /* no /proc or exec refused: carry on as we are */
     }
   openblas_set_num_threads (1);
