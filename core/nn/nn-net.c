@@ -207,13 +207,360 @@ node_out (TbNnNet *net, int j)
   return j < 0 ? net->input : net->outs->pdata[j];
 }
 
-/* Inference frees each activation once its last consumer has run, so a 2048^2 slice fits easily. */
+/* Region inference: which part of each node's grid the output region needs (walking the graph
+ * backwards), then each layer on that part only (forwards), each activation freed after its last
+ * consumer. Boxes are per axis x, y, z (w, h, d); in 2-D the z axis is [0, 1) throughout. */
+typedef struct { int lo[3], hi[3]; } Box;
+
+static int
+tensor_dim (const TbNnTensor *t, int a)
+{
+  return a == 0 ? t->w : a == 1 ? t->h : t->d;
+}
+
+/* The part of its input's grid (in_full voxels) that layer l needs for output box out. */
+static void
+layer_need (const TbNnLayer *l, gboolean three, const Box *out, const int in_full[3], Box *need)
+{
+  for (int a = 0; a < 3; a++)
+    {
+      int lo = out->lo[a], hi = out->hi[a], f = l->factor;
+      if (a < 2 || three)
+        switch (l->kind)
+          {
+          case TB_NN_CONV:
+            lo = out->lo[a] * l->stride - l->pad;
+            hi = (out->hi[a] - 1) * l->stride - l->pad + l->k;
+            break;
+          case TB_NN_PIXEL_SHUFFLE: case TB_NN_UPSAMPLE_NEAREST:
+            lo = out->lo[a] / f;
+            hi = (out->hi[a] - 1) / f + 1;
+            break;
+          case TB_NN_AVG_POOL:
+            lo = out->lo[a] * f;
+            hi = out->hi[a] * f;
+            break;
+          case TB_NN_UPSAMPLE_LINEAR:
+            {
+              int i0, i1;
+              float w1;
+              nn_upsample_tap (out->lo[a], in_full[a], f, TRUE, &lo, &i1, &w1);
+              nn_upsample_tap (out->hi[a] - 1, in_full[a], f, TRUE, &i0, &hi, &w1);
+              hi++;
+            }
+            break;
+          default:
+            break;
+          }
+      need->lo[a] = MAX (lo, 0);
+      need->hi[a] = MIN (hi, in_full[a]);
+    }
+}
+
+typedef struct {
+  TbNnTensor *shape;      /* per node: its whole grid (data NULL) */
+  Box *box;               /* per node: the part computed */
+  gboolean *needed, *fuse_relu;   /* fuse_relu[i]: node i (a convolution) applies the ReLU after it */
+  gboolean *relu_done;            /* relu_done[i]: node i (a ReLU) takes its input's tensor as it is */
+  int *last_use;
+  gboolean regions;       /* every needed layer has forward_region */
+} Plan;
+
+static void
+plan_clear (Plan *p)
+{
+  g_free (p->shape); g_free (p->box); g_free (p->needed); g_free (p->fuse_relu); g_free (p->relu_done);
+  g_free (p->last_use);
+}
+
+static gboolean
+plan_make (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3], Plan *p, GError **error)
+{
+  guint N = net->layers->len;
+  gboolean three = net->arch.dims == 3;
+  memset (p, 0, sizeof *p);
+  if (input->ndim != (three ? 5 : 4))
+    {
+      g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_MISMATCH, "A %d-D net given a %d-D tensor", net->arch.dims, input->ndim - 2);
+      return FALSE;
+    }
+  p->shape = g_new0 (TbNnTensor, N);
+  p->box = g_new0 (Box, N);
+  p->needed = g_new0 (gboolean, N);
+  p->fuse_relu = g_new0 (gboolean, N);
+  p->relu_done = g_new0 (gboolean, N);
+  p->last_use = g_new (int, N);
+  p->regions = TRUE;
+  for (guint i = 0; i < N; i++)
+    {
+      const TbNnLayer *l = net->layers->pdata[i];
+      const TbNnTensor *in[2] = { NULL, NULL };
+      for (int k = 0; k < l->n_inputs; k++)
+        in[k] = l->inputs[k] < 0 ? input : &p->shape[l->inputs[k]];
+      int sh[6];
+      if (!tb_nn_get_ops (l->kind)->shape (l, in, sh, error))
+        return FALSE;
+      p->shape[i] = (TbNnTensor) { sh[0], sh[1], sh[2], sh[3], sh[4], sh[5], NULL };
+    }
+  const TbNnTensor *out = &p->shape[N - 1];
+  int all_lo[3] = { 0, 0, 0 }, all_n[3] = { out->w, out->h, out->d };
+  if (lo == NULL)
+    {
+      lo = all_lo;
+      n = all_n;
+    }
+  for (int a = 0; a < 3; a++)
+    if (n[a] < 1 || lo[a] < 0 || lo[a] + n[a] > tensor_dim (out, a))
+      {
+        g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID,
+                     "Output region %d+%d x %d+%d x %d+%d is not inside the %dx%dx%d output",
+                     lo[0], n[0], lo[1], n[1], lo[2], n[2], out->w, out->h, out->d);
+        return FALSE;
+      }
+  for (int a = 0; a < 3; a++)
+    {
+      p->box[N - 1].lo[a] = lo[a];
+      p->box[N - 1].hi[a] = lo[a] + n[a];
+    }
+  p->needed[N - 1] = TRUE;
+  for (int i = (int) N - 1; i >= 0; i--)
+    {
+      const TbNnLayer *l = net->layers->pdata[i];
+      p->last_use[i] = i == (int) N - 1 ? (int) N : -1;
+      if (!p->needed[i])
+        continue;
+      if (tb_nn_get_ops (l->kind)->forward_region == NULL)
+        p->regions = FALSE;
+      for (int k = 0; k < l->n_inputs; k++)
+        {
+          int j = l->inputs[k];
+          const TbNnTensor *src = j < 0 ? input : &p->shape[j];
+          int full[3] = { src->w, src->h, src->d };
+          Box need;
+          layer_need (l, three, &p->box[i], full, &need);
+          if (j < 0)
+            continue;
+          Box *b = &p->box[j];
+          for (int a = 0; a < 3; a++)
+            {
+              b->lo[a] = p->needed[j] ? MIN (b->lo[a], need.lo[a]) : need.lo[a];
+              b->hi[a] = p->needed[j] ? MAX (b->hi[a], need.hi[a]) : need.hi[a];
+            }
+          p->needed[j] = TRUE;
+        }
+    }
+  for (guint i = 0; i < N; i++)
+    {
+      const TbNnLayer *l = net->layers->pdata[i];
+      if (!p->needed[i])
+        continue;
+      for (int k = 0; k < l->n_inputs; k++)
+        if (l->inputs[k] >= 0)
+          p->last_use[l->inputs[k]] = MAX (p->last_use[l->inputs[k]], (int) i);
+    }
+  /* A stride-1 convolution whose only consumer is a ReLU, directly or through a pixel shuffle
+   * (a permutation, so the ReLU may come first): the convolution stores max (y, 0) and the ReLU
+   * node takes over its input's tensor (CPU layers only). */
+  gboolean cpu = tb_nn_get_ops (TB_NN_CONV) == &nn_cpu_conv_ops && tb_nn_get_ops (TB_NN_RELU) == &nn_cpu_relu_ops;
+  for (guint i = 0; i + 1 < N && cpu; i++)
+    {
+      const TbNnLayer *l = net->layers->pdata[i];
+      if (!p->needed[i] || l->kind != TB_NN_CONV || l->stride != 1 || p->last_use[i] != (int) i + 1)
+        continue;
+      guint r = i + 1;
+      const TbNnLayer *next = net->layers->pdata[r];
+      if (next->kind == TB_NN_PIXEL_SHUFFLE && next->inputs[0] == (int) i && r + 1 < N && p->last_use[r] == (int) r + 1)
+        next = net->layers->pdata[++r];
+      if (next->kind == TB_NN_RELU && next->inputs[0] == (int) r - 1)
+        {
+          p->fuse_relu[i] = TRUE;
+          p->relu_done[r] = TRUE;
+        }
+    }
+  return TRUE;
+}
+
+/* Activation buffers of one run: a freed one is reused (the smallest that fits) instead of being
+ * returned to the system, so a run touches fresh pages only up to its peak (a 2048^2 pass spent a
+ * third of its time in page faults otherwise); nothing is zero-filled, every layer writes all it owns. */
+typedef struct { float *data; gsize cap; } Buf;
+
+static float *
+pool_take (GArray *pool, gsize n, gboolean alloc, gsize *cap)
+{
+  int best = -1;
+  for (guint i = 0; i < pool->len; i++)
+    {
+      Buf *b = &g_array_index (pool, Buf, i);
+      if (b->cap >= n && (best < 0 || b->cap < g_array_index (pool, Buf, best).cap))
+        best = (int) i;
+    }
+  if (best < 0)
+    {
+      *cap = MAX (n, 1);
+      return alloc ? g_malloc (*cap * sizeof (float)) : NULL;
+    }
+  Buf b = g_array_index (pool, Buf, best);
+  g_array_remove_index_fast (pool, best);
+  *cap = b.cap;
+  return b.data;
+}
+
+/* Run (or, with run FALSE, only count) the plan; lo NULL in plan_make: the whole output. Returns
+ * the output region; peak gets the most activation bytes held at once. */
+static TbNnTensor *
+plan_run (TbNnNet *net, const TbNnTensor *input, const Plan *p, gboolean run, gsize *peak)
+{
+  guint N = net->layers->len;
+  g_autofree TbNnRegion *reg = g_new0 (TbNnRegion, N);
+  g_autofree gsize *cap = g_new0 (gsize, N);
+  g_autoptr(GArray) pool = g_array_new (FALSE, FALSE, sizeof (Buf));
+  TbNnRegion whole_in = { (TbNnTensor *) input, { 0, 0, 0 }, { input->w, input->h, input->d } };
+  gsize held = 0, most = 0;
+  for (guint i = 0; i < N; i++)
+    {
+      const TbNnLayer *l = net->layers->pdata[i];
+      if (!p->needed[i])
+        continue;
+      TbNnRegion *r = &reg[i];
+      const Box *b = &p->box[i];
+      for (int a = 0; a < 3; a++)
+        {
+          r->lo[a] = b->lo[a];
+          r->full[a] = tensor_dim (&p->shape[i], a);
+        }
+      int j0 = l->inputs[0];
+      if (p->relu_done[i])
+        {
+          /* the convolution before did the ReLU: take over the input's tensor */
+          r->t = reg[j0].t;
+          cap[i] = cap[j0];
+          reg[j0].t = NULL;
+          cap[j0] = 0;
+          continue;
+        }
+      const TbNnTensor *s = &p->shape[i];
+      int d = b->hi[2] - b->lo[2], h = b->hi[1] - b->lo[1], w = b->hi[0] - b->lo[0];
+      float *data = pool_take (pool, (gsize) s->n * s->c * d * h * w, run, &cap[i]);
+      if (run)
+        {
+          r->t = g_new0 (TbNnTensor, 1);
+          *r->t = (TbNnTensor) { s->ndim, s->n, s->c, d, h, w, data };
+        }
+      held += cap[i] * sizeof (float);
+      most = MAX (most, held);
+      if (run)
+        {
+          const TbNnRegion *in[2] = { NULL, NULL };
+          for (int k = 0; k < l->n_inputs; k++)
+            in[k] = l->inputs[k] < 0 ? &whole_in : &reg[l->inputs[k]];
+          if (!(p->fuse_relu[i] && nn_conv_forward_region_relu (l, in, r)))
+            {
+              tb_nn_get_ops (l->kind)->forward_region (l, in, r);
+              if (p->fuse_relu[i])   /* the convolution could not: the ReLU here, in place */
+                {
+                  TbNnLayer relu = { .kind = TB_NN_RELU, .n_inputs = 1, .dims = l->dims };
+                  const TbNnRegion *rin[1] = { r };
+                  tb_nn_get_ops (TB_NN_RELU)->forward_region (&relu, rin, r);
+                }
+            }
+        }
+      for (int k = 0; k < l->n_inputs; k++)
+        {
+          int j = l->inputs[k];
+          if (j >= 0 && p->last_use[j] == (int) i && cap[j] > 0)
+            {
+              Buf buf = { reg[j].t != NULL ? reg[j].t->data : NULL, cap[j] };
+              g_array_append_val (pool, buf);
+              g_clear_pointer (&reg[j].t, g_free);
+              held -= cap[j] * sizeof (float);
+              cap[j] = 0;
+            }
+        }
+    }
+  for (guint i = 0; i < pool->len; i++)
+    g_free (g_array_index (pool, Buf, i).data);
+  if (peak != NULL)
+    *peak = most;
+  return reg[N - 1].t;
+}
+
+gsize
+tb_nn_net_region_bytes (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3], GError **error)
+{
+  Plan p;
+  gsize peak = 0;
+  if (plan_make (net, input, lo, n, &p, error))
+    plan_run (net, input, &p, FALSE, &peak);
+  plan_clear (&p);
+  return peak;
+}
+
+static TbNnTensor *
+crop (const TbNnTensor *t, const int lo[3], const int n[3])
+{
+  TbNnTensor *o = tb_nn_tensor_new (t->ndim, t->n, t->c, n[2], n[1], n[0]);
+  for (int b = 0; b < t->n * t->c; b++)
+    for (int z = 0; z < n[2]; z++)
+      for (int y = 0; y < n[1]; y++)
+        memcpy (o->data + (((gsize) b * n[2] + z) * n[1] + y) * n[0],
+                t->data + (((gsize) b * t->d + z + lo[2]) * t->h + y + lo[1]) * t->w + lo[0], n[0] * sizeof (float));
+  return o;
+}
+
+TbNnTensor *
+tb_nn_net_forward_region (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3],
+                          gsize *peak_bytes, GError **error)
+{
+  g_return_val_if_fail (net != NULL && input != NULL && lo != NULL && n != NULL, NULL);
+  tb_nn_init ();
+  Plan p;
+  TbNnTensor *out = NULL;
+  if (plan_make (net, input, lo, n, &p, error))
+    {
+      if (p.regions)
+        out = plan_run (net, input, &p, TRUE, peak_bytes);
+      else
+        {
+          /* a backend without regions: the whole grids, then the part asked for */
+          const TbNnTensor *y = tb_nn_net_forward (net, input, FALSE, error);
+          if (y != NULL)
+            out = crop (y, lo, n);
+          if (peak_bytes != NULL)
+            *peak_bytes = 0;
+        }
+    }
+  plan_clear (&p);
+  return out;
+}
+
+/* Training keeps every activation for backward. Inference is the region pass over the whole output
+ * (activations freed once their last consumer has run, convolution + ReLU fused), or, for a backend
+ * without regions, the layers in turn, each activation freed after its last consumer. */
 const TbNnTensor *
 tb_nn_net_forward (TbNnNet *net, const TbNnTensor *input, gboolean train, GError **error)
 {
   g_return_val_if_fail (net != NULL && input != NULL, NULL);
   tb_nn_init ();
   guint n = net->layers->len;
+  net->input = input;
+  net->trained = train;
+  if (!train)
+    {
+      Plan p;
+      gboolean ok = plan_make (net, input, NULL, NULL, &p, error);
+      TbNnTensor *y = ok && p.regions ? plan_run (net, input, &p, TRUE, NULL) : NULL;
+      plan_clear (&p);
+      if (!ok)
+        return NULL;
+      if (y != NULL)
+        {
+          for (guint i = 0; i < n; i++)
+            g_clear_pointer (&net->outs->pdata[i], tb_nn_tensor_free);
+          net->outs->pdata[n - 1] = y;
+          return y;
+        }
+    }
   g_autofree int *last_use = g_new (int, n);
   for (guint i = 0; i < n; i++)
     last_use[i] = i == n - 1 ? (int) n : (int) i;
@@ -224,8 +571,6 @@ tb_nn_net_forward (TbNnNet *net, const TbNnTensor *input, gboolean train, GError
         if (l->inputs[k] >= 0)
           last_use[l->inputs[k]] = MAX (last_use[l->inputs[k]], (int) i);
     }
-  net->input = input;
-  net->trained = train;
   for (guint i = 0; i < n; i++)
     {
       TbNnLayer *l = net->layers->pdata[i];
@@ -239,10 +584,7 @@ tb_nn_net_forward (TbNnNet *net, const TbNnTensor *input, gboolean train, GError
       if (!train)
         for (int k = 0; k < l->n_inputs; k++)
           if (l->inputs[k] >= 0 && last_use[l->inputs[k]] == (int) i)
-            {
-              tb_nn_tensor_free (net->outs->pdata[l->inputs[k]]);
-              net->outs->pdata[l->inputs[k]] = NULL;
-            }
+            g_clear_pointer (&net->outs->pdata[l->inputs[k]], tb_nn_tensor_free);
     }
   return net->outs->pdata[n - 1];
 }

@@ -4,8 +4,11 @@
  * A network is a graph of nodes; each node is a layer of one kind whose backend is a table of
  * functions (TbNnOps: shape, forward, backward). The CPU tables live in core/nn; a cuDNN backend
  * fills the same tables (tb_nn_set_backend) without touching the graph, the model files or training.
- * Convolutions are im2col + cblas_sgemm; OpenMP splits batch x column chunks; OpenBLAS is held at
- * one thread (tb_nn_init) so the two never nest.
+ * Stride-1 convolutions run forward as a direct convolution with vector kernels for the CPU (AVX-512,
+ * AVX2 + FMA, plain C); other strides and backward are im2col + cblas_sgemm. OpenMP splits samples x
+ * row bands or column blocks; OpenBLAS is held at one thread (tb_nn_init) so the two never nest.
+ * Inference can run on part of the output (tb_nn_net_forward_region): every layer computes only
+ * what the next ones need, and an output voxel gets the same bits however the image is cut.
  *
  * Architectures (metadata "arch", tensor names = PyTorch state_dict names, see tests/nn/make_reference.py):
  *   srresnet  head.{weight,bias}, body.B.conv1/conv2, body_out, up.S (conv before pixel shuffle), tail;
@@ -53,14 +56,25 @@ typedef enum {
 
 typedef struct _TbNnLayer TbNnLayer;
 
+/* Part of a node's grid (inference on a region): t holds the voxels from lo of a grid of full voxels,
+ * per axis x, y, z (= w, h, d; in 2-D z is lo 0 of full 1); t's n and c are the whole node's. */
+typedef struct {
+  TbNnTensor *t;
+  int lo[3], full[3];
+} TbNnRegion;
+
 /* One backend's functions for one layer kind. backward ADDS into grad_in[i] (NULL: not wanted)
- * and into the layer's parameter gradients. */
+ * and into the layer's parameter gradients. forward_region (inference) fills out->t, already shaped,
+ * with exactly the values forward on the whole grids would give there, bit for bit; each in[i]->t
+ * covers what that needs (tb_nn_net_forward_region plans it). A NULL forward_region makes
+ * tb_nn_net_forward_region run the whole net and crop. */
 typedef struct {
   const char *name;
   gboolean (*shape)    (const TbNnLayer *l, const TbNnTensor *const *in, int shape[6], GError **error);
   void     (*forward)  (const TbNnLayer *l, const TbNnTensor *const *in, TbNnTensor *out);
   void     (*backward) (TbNnLayer *l, const TbNnTensor *const *in, const TbNnTensor *out,
                         const TbNnTensor *grad_out, TbNnTensor **grad_in);
+  void     (*forward_region) (const TbNnLayer *l, const TbNnRegion *const *in, const TbNnRegion *out);
 } TbNnOps;
 
 struct _TbNnLayer {
@@ -75,6 +89,10 @@ struct _TbNnLayer {
 };
 
 void          tb_nn_init        (void);  /* thread settings; called by every entry point */
+/* The CPU convolution kernels in use: "avx512", "avx2" (+ FMA) or "generic", the best the CPU has;
+ * tb_nn_set_kernels picks another the CPU has (tests, benchmarks; not while a net runs). */
+const char   *tb_nn_kernels_name (void);
+gboolean      tb_nn_set_kernels (const char *name);
 void          tb_nn_set_backend (TbNnKind kind, const TbNnOps *ops);  /* NULL restores the CPU one */
 const TbNnOps *tb_nn_get_ops    (TbNnKind kind);
 
@@ -102,6 +120,15 @@ double      tb_nn_net_get_meta_double (const TbNnNet *net, const char *key, doub
  * tensor belongs to the net until the next forward. backward ADDS parameter gradients. */
 const TbNnTensor *tb_nn_net_forward (TbNnNet *net, const TbNnTensor *input, gboolean train, GError **error);
 void        tb_nn_net_backward  (TbNnNet *net, const TbNnTensor *grad_out, TbNnTensor *grad_input);
+/* Inference on part of the output: output voxels [lo, lo + n) (x, y, z of the output grid; z 0 and
+ * 1 in 2-D) of tb_nn_net_forward (net, input), bit for bit, computing every layer only on the part
+ * of its grid that the layers after it need (no halo recomputed). Returns a new tensor. peak_bytes
+ * (may be NULL) gets the most activation memory it held at once; tb_nn_net_region_bytes says that
+ * beforehand without computing (input may have data NULL). */
+TbNnTensor *tb_nn_net_forward_region (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3],
+                                      gsize *peak_bytes, GError **error);
+gsize       tb_nn_net_region_bytes (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3],
+                                    GError **error);
 void        tb_nn_net_zero_grad (TbNnNet *net);
 
 gboolean    tb_nn_net_save      (TbNnNet *net, const char *path, GError **error);
