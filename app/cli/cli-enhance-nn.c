@@ -1,7 +1,6 @@
 /* cli-enhance-nn.c — `trabecula-cli enhance --method nn IN OUT`: a CT/QCT volume (HU) through a trained
  * generator, patch by patch, stitched by overlap-tile (exact), minimum-error seams or blending.
- * Ctrl-C cancels within one
- * patch and writes nothing. */
+ * Ctrl-C cancels within one patch or tile and writes nothing. */
 #include "cli-image.h"
 #include "nn/tb-nn.h"
 
@@ -63,7 +62,8 @@ tb_cli_enhance_nn (int argc, char **argv)
     { "slices", 0, 0, G_OPTION_ARG_STRING, &slices, "Slice range along z, first and last (inclusive)", "Z0,Z1" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path, "Bone mask (same grid): its bounding box, 0 outside it", "FILE" },
     { "stitch", 's', 0, G_OPTION_ARG_STRING, &stitch, "tile (default, exact), quilt (minimum-error seams) or blend", "HOW" },
-    { "patch", 0, 0, G_OPTION_ARG_INT, &p.patch, "Patch core in input voxels (96)", "N" },
+    { "patch", 0, 0, G_OPTION_ARG_INT, &p.patch, "Tile (tile: the whole box within --memory-mb) or patch (quilt, blend: 96) side in input voxels", "N" },
+    { "memory-mb", 0, 0, G_OPTION_ARG_INT, &p.memory_mb, "Tile: activation memory one tile may take, 0 no limit (512)", "MB" },
     { "overlap", 0, 0, G_OPTION_ARG_INT, &p.overlap, "Halo (tile) or overlap (quilt, blend) in input voxels (auto)", "N" },
     { "scale", 0, 0, G_OPTION_ARG_INT, &scale, "Expected scale factor: refuse a model with another", "N" },
     { "resample", 0, 0, G_OPTION_ARG_NONE, &resample, "Resample the input to the model's voxel size when it differs", NULL },

@@ -1,6 +1,9 @@
 /* nn-enhance.c — patchwise inference on a CT volume and the three ways to stitch patches:
- *  tile   each patch's core is computed from the core plus a halo >= the receptive radius, so the
- *         result equals one pass over the whole image (convolutions see the same inputs);
+ *  tile   the box plus a halo >= the receptive radius read around it is the image; tiles of the box
+ *         (all of it, when its activations fit the memory budget) are computed by
+ *         tb_nn_net_forward_region, each layer only on the part of its grid the tile needs, so
+ *         no halo is recomputed through the net and the result equals one pass over the whole
+ *         image, bit for bit;
  *  quilt  patches overlap and are cut along minimum-error seams (nn-quilt.c): rows of patches are
  *         joined along x, rows along y, planes along z, each 2-D overlap slice by its own seam;
  *  blend  overlapping patches averaged with linear ramps (the baseline).
@@ -14,10 +17,13 @@ void
 tb_nn_enhance_params_init (TbNnEnhanceParams *p)
 {
   p->stitch = TB_NN_STITCH_TILE;
-  p->patch = 96;
+  p->patch = 0;     /* 0: tile, as large as memory_mb allows; quilt, blend: 96 */
   p->overlap = 0;   /* 0: the receptive radius (tile) or 8 voxels (quilt, blend) */
   p->batch = 1;
+  p->memory_mb = 512;
 }
+
+#define PATCH_QUILT 96
 
 typedef struct {
   int lo[3], n[3];   /* output (HR) voxels relative to the image */
@@ -173,51 +179,18 @@ count_patches (const Image *im, const TbNnEnhanceParams *p, int T, int P)
     {
       if (im->sc[a] == 1 && im->dims == 2)
         continue;
-      if (p->stitch == TB_NN_STITCH_TILE)
-        n *= (im->n[a] + T - 1) / T;
-      else
-        {
-          g_autoptr(GArray) s = patch_starts (im->n[a], T, P);
-          n *= s->len;
-        }
+      g_autoptr(GArray) s = patch_starts (im->n[a], T, P);
+      n *= s->len;
     }
   return n;
 }
 
-/* Enhance one image (a 2-D slice with n[2] = 1, or a 3-D block) into o (HR, on[] voxels). */
+/* Quilt or blend one image (a 2-D slice with n[2] = 1, or a 3-D block) into o (HR, on[] voxels). */
 static gboolean
 enhance_image (Image *im, const TbNnEnhanceParams *p, int T, int ov, float *o, const int on[3],
                Prog *prog, GError **error)
 {
   int tiled[3] = { 1, 1, im->dims == 3 };
-  if (p->stitch == TB_NN_STITCH_TILE)
-    {
-      int c0[3];
-      for (c0[2] = 0; c0[2] < im->n[2]; c0[2] += tiled[2] ? T : im->n[2])
-        for (c0[1] = 0; c0[1] < im->n[1]; c0[1] += T)
-          for (c0[0] = 0; c0[0] < im->n[0]; c0[0] += T)
-            {
-              int lo[3], n[3], clo[3], cn[3];
-              for (int a = 0; a < 3; a++)
-                {
-                  int t = tiled[a] ? T : im->n[a];
-                  int c1 = MIN (c0[a] + t, im->n[a]);
-                  int h = tiled[a] ? ov : 0;
-                  lo[a] = MAX (0, c0[a] - h);
-                  n[a] = MIN (im->n[a], c1 + h) - lo[a];
-                  clo[a] = c0[a] * im->sc[a];
-                  cn[a] = (c1 - c0[a]) * im->sc[a];
-                }
-              Block b = { 0 };
-              if (!run_patch (im, lo, n, &b, error))
-                return FALSE;
-              block_put (&b, clo, cn, o, on);
-              block_clear (&b);
-              if (!tick (prog, error))
-                return FALSE;
-            }
-      return TRUE;
-    }
   int P = T + ov;
   g_autoptr(GArray) sx = patch_starts (im->n[0], T, P), sy = patch_starts (im->n[1], T, P);
   g_autoptr(GArray) sz = tiled[2] ? patch_starts (im->n[2], T, P) : g_array_new (FALSE, TRUE, sizeof (int));
@@ -311,6 +284,66 @@ enhance_image (Image *im, const TbNnEnhanceParams *p, int T, int ov, float *o, c
   return TRUE;
 }
 
+/* Tile size (input voxels per axis) for the tile mode: patch per axis when given, else the whole box,
+ * halved along its longest axis while one tile's activations would exceed memory_mb. */
+static void
+tile_size (TbNnNet *net, const TbNnTensor *input, const int bo[3], const int bn[3], const int sc[3],
+           const int tiled[3], const TbNnEnhanceParams *p, int T[3])
+{
+  for (int a = 0; a < 3; a++)
+    T[a] = tiled[a] && p->patch > 0 ? MIN (p->patch, bn[a]) : bn[a];
+  if (p->patch > 0 || p->memory_mb <= 0)
+    return;
+  for (;;)
+    {
+      int lo[3], n[3];
+      for (int a = 0; a < 3; a++)
+        {
+          lo[a] = bo[a] * sc[a];
+          n[a] = T[a] * sc[a];
+        }
+      gsize bytes = tb_nn_net_region_bytes (net, input, lo, n, NULL);
+      int a = -1;
+      for (int k = 0; k < 3; k++)
+        if (tiled[k] && T[k] > 1 && (a < 0 || T[k] > T[a]))
+          a = k;
+      if (bytes <= (gsize) p->memory_mb << 20 || a < 0)
+        return;
+      T[a] = (T[a] + 1) / 2;
+    }
+}
+
+/* The box (at bo of the image x, bn voxels) in tiles by tb_nn_net_forward_region, into o (HR voxels
+ * of the box, on[] of them; 2-D: slice z0 of o). */
+static gboolean
+enhance_tiles (Image *im, const int bo[3], const int bn[3], const int T[3], float *o, const int on[3], int z0,
+               Prog *prog, GError **error)
+{
+  TbNnTensor in = { im->dims == 3 ? 5 : 4, 1, 1, im->n[2], im->n[1], im->n[0], (float *) im->x };
+  int t0[3];
+  for (t0[2] = 0; t0[2] < bn[2]; t0[2] += T[2])
+    for (t0[1] = 0; t0[1] < bn[1]; t0[1] += T[1])
+      for (t0[0] = 0; t0[0] < bn[0]; t0[0] += T[0])
+        {
+          int lo[3], n[3];
+          for (int a = 0; a < 3; a++)
+            {
+              lo[a] = (bo[a] + t0[a]) * im->sc[a];
+              n[a] = MIN (T[a], bn[a] - t0[a]) * im->sc[a];
+            }
+          g_autoptr(TbNnTensor) y = tb_nn_net_forward_region (im->net, &in, lo, n, NULL, error);
+          if (y == NULL)
+            return FALSE;
+          for (int z = 0; z < n[2]; z++)
+            for (int yy = 0; yy < n[1]; yy++)
+              memcpy (o + ((gsize) (z0 + t0[2] * im->sc[2] + z) * on[1] + t0[1] * im->sc[1] + yy) * on[0] + t0[0] * im->sc[0],
+                      y->data + ((gsize) z * n[1] + yy) * n[0], n[0] * sizeof (float));
+          if (!tick (prog, error))
+            return FALSE;
+        }
+  return TRUE;
+}
+
 TbVolume *
 tb_nn_enhance (TbNnNet *net, const TbVolume *ct, const TbBox *box, const TbNnEnhanceParams *params,
                GCancellable *cancellable, TbProgressFunc progress, gpointer user_data, GError **error)
@@ -336,15 +369,22 @@ tb_nn_enhance (TbNnNet *net, const TbVolume *ct, const TbBox *box, const TbNnEnh
     box = &whole;
   if (!tb_box_check (box, ct->nx, ct->ny, ct->nz, error) || !tb_volume_check_finite (ct, "the CT", error))
     return NULL;
-  if (params->patch < 4 || params->overlap < 0 || (params->stitch != TB_NN_STITCH_TILE && params->overlap >= params->patch))
+  gboolean tile = params->stitch == TB_NN_STITCH_TILE;
+  int patch = params->patch > 0 || tile ? params->patch : PATCH_QUILT;
+  if ((patch != 0 && patch < 4) || patch < 0 || params->overlap < 0 || (!tile && params->overlap >= patch))
     {
       g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID, "Patch %d and overlap %d: need patch >= 4 and overlap < patch",
                    params->patch, params->overlap);
       return NULL;
     }
+  if (params->memory_mb < 0)
+    {
+      g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID, "A memory budget of %d MB (0 is no limit)", params->memory_mb);
+      return NULL;
+    }
   int s = arch->scale, rad = tb_nn_net_receptive_radius (net);
-  int ov = params->overlap > 0 ? params->overlap : (params->stitch == TB_NN_STITCH_TILE ? rad : 8);
-  if (params->stitch == TB_NN_STITCH_TILE && ov < rad)
+  int ov = params->overlap > 0 ? params->overlap : (tile ? rad : 8);
+  if (tile && ov < rad)
     {
       g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID,
                    "A halo of %d voxels is less than the network's receptive radius %d: tiles would differ", ov, rad);
@@ -361,7 +401,7 @@ tb_nn_enhance (TbNnNet *net, const TbVolume *ct, const TbBox *box, const TbNnEnh
       out->origin[a] = ct->origin[a] + first[a] * ct->spacing[a] - ct->spacing[a] / 2 + sp[a] / 2;
     }
   /* context: in tile mode the halo around the box is read from the volume where it has data */
-  int ctx = params->stitch == TB_NN_STITCH_TILE ? ov : 0;
+  int ctx = tile ? ov : 0;
   int blo[3] = { box->x0, box->y0, box->z0 }, bn[3] = { box->nx, box->ny, box->nz }, dims_ct[3] = { ct->nx, ct->ny, ct->nz };
   int elo[3], en[3];
   for (int a = 0; a < 3; a++)
@@ -374,13 +414,26 @@ tb_nn_enhance (TbNnNet *net, const TbVolume *ct, const TbBox *box, const TbNnEnh
   int nslices = arch->dims == 3 ? 1 : box->nz;
   Image im = { .net = net, .s = s, .dims = arch->dims, .sc = { sc[0], sc[1], sc[2] },
                .n = { en[0], en[1], arch->dims == 3 ? en[2] : 1 } };
-  Prog prog = { cancellable, progress, user_data, 0, 0, 0 };
-  prog.total = count_patches (&im, params, params->patch, params->patch + ov) * nslices;
   gsize in_n = (gsize) im.n[0] * im.n[1] * im.n[2];
   g_autofree float *x = g_new (float, in_n);
-  int on[3] = { im.n[0] * sc[0], im.n[1] * sc[1], im.n[2] * sc[2] };
-  g_autofree float *o = g_new (float, (gsize) on[0] * on[1] * on[2]);
   im.x = x;
+  /* tile mode: the box's place in the image (one slice of it in 2-D) and the tile size */
+  int tiled[3] = { 1, 1, arch->dims == 3 };
+  int bo[3] = { blo[0] - elo[0], blo[1] - elo[1], arch->dims == 3 ? blo[2] - elo[2] : 0 };
+  int bs[3] = { bn[0], bn[1], arch->dims == 3 ? bn[2] : 1 }, T[3] = { 0, 0, 0 };
+  Prog prog = { cancellable, progress, user_data, 0, 0, 0 };
+  if (tile)
+    {
+      TbNnTensor shape = { arch->dims == 3 ? 5 : 4, 1, 1, im.n[2], im.n[1], im.n[0], NULL };
+      tile_size (net, &shape, bo, bs, sc, tiled, params, T);
+      prog.total = nslices;
+      for (int a = 0; a < 3; a++)
+        prog.total *= (bs[a] + T[a] - 1) / T[a];
+    }
+  else
+    prog.total = count_patches (&im, params, patch, patch + ov) * nslices;
+  int on[3] = { im.n[0] * sc[0], im.n[1] * sc[1], im.n[2] * sc[2] };
+  g_autofree float *o = tile ? NULL : g_new (float, (gsize) on[0] * on[1] * on[2]);
   for (int sl = 0; sl < nslices; sl++)
     {
       int z0 = arch->dims == 3 ? elo[2] : box->z0 + sl;
@@ -389,7 +442,14 @@ tb_nn_enhance (TbNnNet *net, const TbVolume *ct, const TbBox *box, const TbNnEnh
           for (int xx = 0; xx < im.n[0]; xx++)
             x[((gsize) z * im.n[1] + y) * im.n[0] + xx] =
               (float) ((tb_volume_get (ct, elo[0] + xx, elo[1] + y, z0 + z) - off) / scl);
-      if (!enhance_image (&im, params, params->patch, ov, o, on, &prog, error))
+      if (tile)
+        {
+          int oon[3] = { out->nx, out->ny, out->nz };
+          if (!enhance_tiles (&im, bo, bs, T, out->data, oon, arch->dims == 3 ? 0 : sl, &prog, error))
+            return NULL;
+          continue;
+        }
+      if (!enhance_image (&im, params, patch, ov, o, on, &prog, error))
         return NULL;
       /* crop the box out of the extended image */
       int cz = arch->dims == 3 ? (blo[2] - elo[2]) * sc[2] : 0, nz = arch->dims == 3 ? out->nz : 1;

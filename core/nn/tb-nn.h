@@ -215,14 +215,17 @@ void        tb_nn_train_params_init (TbNnTrainParams *p);
 gboolean    tb_nn_train         (const TbNnTrainParams *p, GCancellable *cancellable,
                                  TbProgressFunc progress, gpointer user_data, GError **error);
 
-/* Patchwise inference: overlap-tile (exact), Dijkstra seam quilting (paper 001), or linear blend. */
+/* Patchwise inference: overlap-tile (exact: tiles by tb_nn_net_forward_region, no halo recomputed),
+ * Dijkstra seam quilting (paper 001), or linear blend. */
 typedef enum { TB_NN_STITCH_TILE, TB_NN_STITCH_QUILT, TB_NN_STITCH_BLEND } TbNnStitch;
 
 typedef struct {
   TbNnStitch stitch;
-  int patch;                 /* tile core size in input voxels (per axis) */
+  int patch;                 /* patch (quilt, blend) or tile (tile) side in input voxels; 0: 96 (quilt,
+                              * blend), tile: the whole box, halved while over memory_mb */
   int overlap;               /* quilt/blend: overlap in input voxels; tile: halo (>= receptive radius) */
   int batch;
+  int memory_mb;             /* tile: activation memory one tile may take (512; 0: no limit) */
 } TbNnEnhanceParams;
 
 void        tb_nn_enhance_params_init (TbNnEnhanceParams *p);

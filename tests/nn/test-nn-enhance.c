@@ -1,5 +1,5 @@
 /* test-nn-enhance.c — patchwise inference: overlap-tile is bit-identical to one whole-image pass
- * (2-D and 3-D nets), minimum-error seams are invisible (gradient energy across the seam bands within
+ * (2-D and 3-D nets; a box to one plain pass over the whole CT, in any tiling), minimum-error seams are invisible (gradient energy across the seam bands within
  * 10 % of inside the patches), a spacing mismatch and bad settings are refused, cancel stops. */
 #include "nn/tb-nn.h"
 #include "tb-test.h"
@@ -273,12 +273,100 @@ test_box (void)
   g_assert_cmpfloat (fabs (part->origin[0] - (whole->origin[0] + 17 * 4 * whole->spacing[0])), <, 1e-9);
 }
 
+static void
+count_ticks (double fraction, const char *message, gpointer user_data)
+{
+  (*(int *) user_data)++;
+}
+
+/* Overlap-tile on a box equals one plain pass of the net (every layer on its whole grid) over the
+ * whole CT, cropped to the box, bit for bit: with the box as one tile, in tiles of 4 voxels, and
+ * in tiles halved until they fit a 1 MB budget (the box's activations need several MB). */
+static void
+check_box_whole_ct (int dims, const int size[3], const TbBox *box)
+{
+  g_autoptr(TbNnNet) net = make_net (dims, dims == 2 ? 4 : 2);
+  int s = dims == 2 ? 4 : 2, sz = dims == 3 ? s : 1;
+  g_autoptr(TbVolume) ct = make_ct (size[0], size[1], size[2], 0.625, 9);
+  g_autoptr(GError) error = NULL;
+  /* the reference: the whole CT (each slice in 2-D), normalized as tb_nn_enhance does */
+  int nz = dims == 3 ? 1 : ct->nz;
+  g_autoptr(GPtrArray) ref = g_ptr_array_new_with_free_func ((GDestroyNotify) tb_nn_tensor_free);
+  for (int sl = 0; sl < nz; sl++)
+    {
+      g_autoptr(TbNnTensor) x = tb_nn_tensor_new (dims + 2, 1, 1, dims == 3 ? ct->nz : 1, ct->ny, ct->nx);
+      for (int z = 0; z < x->d; z++)
+        for (int y = 0; y < ct->ny; y++)
+          for (int xx = 0; xx < ct->nx; xx++)
+            x->data[((gsize) z * ct->ny + y) * ct->nx + xx] =
+              (float) ((tb_volume_get (ct, xx, y, dims == 3 ? z : sl) - 0.0) / 1200.0);
+      const TbNnTensor *y = tb_nn_net_forward (net, x, TRUE, &error);
+      g_assert_no_error (error);
+      TbNnTensor *keep = tb_nn_tensor_new_like (y);
+      memcpy (keep->data, y->data, tb_nn_tensor_size (y) * sizeof (float));
+      g_ptr_array_add (ref, keep);
+    }
+  for (int mode = 0; mode < 3; mode++)
+    {
+      TbNnEnhanceParams p;
+      tb_nn_enhance_params_init (&p);
+      if (mode == 1)
+        p.patch = 4;
+      if (mode == 2)
+        p.memory_mb = 1;
+      int ticks = 0;
+      g_autoptr(TbVolume) out = tb_nn_enhance (net, ct, box, &p, NULL, count_ticks, &ticks, &error);
+      g_assert_no_error (error);
+      int slices = dims == 3 ? 1 : box->nz;
+      if (mode == 0)   /* the box as one tile (per slice) */
+        g_assert_cmpint (ticks, ==, slices);
+      else
+        g_assert_cmpint (ticks, >=, 2 * slices);
+      g_assert_cmpint (out->nx, ==, box->nx * s);
+      g_assert_cmpint (out->nz, ==, box->nz * sz);
+      gsize diff = 0;
+      for (int z = 0; z < out->nz; z++)
+        for (int y = 0; y < out->ny; y++)
+          for (int x = 0; x < out->nx; x++)
+            {
+              const TbNnTensor *r = ref->pdata[dims == 3 ? 0 : box->z0 + z];
+              int rz = dims == 3 ? box->z0 * s + z : 0;
+              float want = r->data[((gsize) rz * r->h + box->y0 * s + y) * r->w + box->x0 * s + x];
+              float got = out->data[tb_volume_index (out, x, y, z)];
+              diff += memcmp (&want, &got, sizeof (float)) != 0;
+            }
+      g_test_message ("%d-D box, mode %d, %d tiles: %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " voxels differ", dims,
+                      mode, ticks, diff, tb_volume_n_voxels (out));
+      g_assert_cmpuint (diff, ==, 0);
+    }
+}
+
+static void
+test_box_whole_ct_2d (void)
+{
+  int size[3] = { 100, 87, 3 };
+  TbBox inside = { 21, 17, 1, 60, 50, 2 }, corner = { 0, 40, 0, 61, 47, 1 };
+  check_box_whole_ct (2, size, &inside);
+  check_box_whole_ct (2, size, &corner);
+}
+
+static void
+test_box_whole_ct_3d (void)
+{
+  int size[3] = { 40, 37, 33 };
+  TbBox inside = { 11, 10, 9, 20, 17, 16 }, corner = { 22, 0, 15, 18, 19, 18 };
+  check_box_whole_ct (3, size, &inside);
+  check_box_whole_ct (3, size, &corner);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/nn/enhance/tile-exact-2d", test_tile_exact_2d);
   g_test_add_func ("/nn/enhance/tile-exact-3d", test_tile_exact_3d);
+  g_test_add_func ("/nn/enhance/box-whole-ct-2d", test_box_whole_ct_2d);
+  g_test_add_func ("/nn/enhance/box-whole-ct-3d", test_box_whole_ct_3d);
   g_test_add_func ("/nn/enhance/quilt-seams", test_quilt_seams);
   g_test_add_func ("/nn/enhance/quilt-enhance", test_quilt_enhance);
   g_test_add_func ("/nn/enhance/box", test_box);
