@@ -85,7 +85,8 @@ conv_shape (const TbNnLayer *l, const TbNnTensor *const *in, int shape[6], GErro
 }
 
 /* Columns [p0, p0 + cols) of sample x (one sample's C,D,H,W data) into rows of length ld >= cols,
- * zero beyond cols. Output positions are walked one output-row segment at a time. */
+ * zero beyond cols. Output positions are walked one output-row segment at a time; with stride 1
+ * a segment reads one run of an input row. */
 static void
 im2col (const ConvGeom *g, const float *x, gsize p0, int cols, int ld, float *col)
 {
@@ -105,6 +106,15 @@ im2col (const ConvGeom *g, const float *x, gsize p0, int cols, int ld, float *co
           int id = od * g->sd - g->pd + a, ih = oh * g->sh - g->ph + b;
           if (id < 0 || id >= g->d || ih < 0 || ih >= g->h)
             memset (dst + j, 0, (gsize) seg * sizeof (float));
+          else if (g->sw == 1)
+            {
+              /* iw = ow0 + t - pw + c is inside [0, w) for t in [t0, t1): one copy, zeros around */
+              const float *row = xc + (gsize) id * plane + (gsize) ih * g->w + ow0 - g->pw + c;
+              int t0 = CLAMP (g->pw - c - ow0, 0, seg), t1 = CLAMP (g->w + g->pw - c - ow0, t0, seg);
+              memset (dst + j, 0, (gsize) t0 * sizeof (float));
+              memcpy (dst + j + t0, row + t0, (gsize) (t1 - t0) * sizeof (float));
+              memset (dst + j + t1, 0, (gsize) (seg - t1) * sizeof (float));
+            }
           else
             {
               const float *row = xc + (gsize) id * plane + (gsize) ih * g->w;
@@ -137,7 +147,14 @@ col2im_add (const ConvGeom *g, const float *col, gsize p0, int cols, float *dx)
         {
           int seg = MIN (cols - j, g->ow - ow0);
           int id = od * g->sd - g->pd + a, ih = oh * g->sh - g->ph + b;
-          if (id >= 0 && id < g->d && ih >= 0 && ih < g->h)
+          if (id >= 0 && id < g->d && ih >= 0 && ih < g->h && g->sw == 1)
+            {
+              float *row = xc + (gsize) id * plane + (gsize) ih * g->w + ow0 - g->pw + c;
+              int t0 = CLAMP (g->pw - c - ow0, 0, seg), t1 = CLAMP (g->w + g->pw - c - ow0, t0, seg);
+              for (int t2 = t0; t2 < t1; t2++)
+                row[t2] += src[j + t2];
+            }
+          else if (id >= 0 && id < g->d && ih >= 0 && ih < g->h)
             {
               float *row = xc + (gsize) id * plane + (gsize) ih * g->w;
               for (int t2 = 0; t2 < seg; t2++)
