@@ -1,5 +1,6 @@
 /* cli-enhance-nn.c — `trabecula-cli enhance --method nn IN OUT`: a CT/QCT volume (HU) through a trained
- * generator, patch by patch, stitched by overlap-tile (exact), minimum-error seams or blending.
+ * generator, patch by patch, stitched by overlap-tile (exact), minimum-error seams or seam surfaces,
+ * or blending.
  * Ctrl-C cancels within one patch or tile and writes nothing. */
 #include "cli-image.h"
 #include "nn/tb-nn.h"
@@ -61,7 +62,7 @@ tb_cli_enhance_nn (int argc, char **argv)
     { "voi", 0, 0, G_OPTION_ARG_STRING, &voi, "Voxel box to enhance: first voxel and size", "X0,Y0,Z0,NX,NY,NZ" },
     { "slices", 0, 0, G_OPTION_ARG_STRING, &slices, "Slice range along z, first and last (inclusive)", "Z0,Z1" },
     { "mask", 0, 0, G_OPTION_ARG_FILENAME, &mask_path, "Bone mask (same grid): its bounding box, 0 outside it", "FILE" },
-    { "stitch", 's', 0, G_OPTION_ARG_STRING, &stitch, "tile (default, exact), quilt (minimum-error seams) or blend", "HOW" },
+    { "stitch", 's', 0, G_OPTION_ARG_STRING, &stitch, "tile (default, exact), quilt (minimum-error seams, per slice in 3-D), cut (minimum-error seam surfaces) or blend", "HOW" },
     { "patch", 0, 0, G_OPTION_ARG_INT, &p.patch, "Tile (tile: the whole box within --memory-mb) or patch (quilt, blend: 96) side in input voxels", "N" },
     { "memory-mb", 0, 0, G_OPTION_ARG_INT, &p.memory_mb, "Tile: activation memory one tile may take, 0 no limit (512)", "MB" },
     { "overlap", 0, 0, G_OPTION_ARG_INT, &p.overlap, "Halo (tile) or overlap (quilt, blend) in input voxels (auto)", "N" },
@@ -87,8 +88,10 @@ tb_cli_enhance_nn (int argc, char **argv)
     p.stitch = TB_NN_STITCH_QUILT;
   else if (strcmp (stitch, "blend") == 0)
     p.stitch = TB_NN_STITCH_BLEND;
+  else if (strcmp (stitch, "cut") == 0)
+    p.stitch = TB_NN_STITCH_CUT;
   else
-    return tb_cli_usage ("enhance", "--stitch is tile, quilt or blend, not '%s'", stitch);
+    return tb_cli_usage ("enhance", "--stitch is tile, quilt, cut or blend, not '%s'", stitch);
   int b[6] = { 0 };
   if (voi != NULL && !tb_cli_parse_ints (voi, b, 6))
     return tb_cli_usage ("enhance", "--voi wants six integers X0,Y0,Z0,NX,NY,NZ");

@@ -6,6 +6,8 @@
  *         image, bit for bit;
  *  quilt  patches overlap and are cut along minimum-error seams (nn-quilt.c): rows of patches are
  *         joined along x, rows along y, planes along z, each 2-D overlap slice by its own seam;
+ *  cut    the same joins, each 3-D overlap cut whole by a minimum-error surface (a graph cut; in 2-D
+ *         the seams of quilt);
  *  blend  overlapping patches averaged with linear ramps (the baseline).
  * 2-D networks run slice by slice along z; 3-D networks on blocks. */
 #include "nn-private.h"
@@ -100,9 +102,10 @@ patch_starts (int n, int T, int P)
   return a;
 }
 
-/* Join B onto A along axis (B starts inside A); the overlap of each 2-D slice is cut by its own seam. */
+/* Join B onto A along axis (B starts inside A); the overlap of each 2-D slice is cut by its own seam,
+ * or (surface, 3-D) the whole overlap by one minimum cut. */
 static Block
-join (Block *A, Block *B, int axis)
+join (Block *A, Block *B, int axis, gboolean surface)
 {
   Block R;
   memcpy (R.lo, A->lo, sizeof R.lo);
@@ -128,28 +131,33 @@ join (Block *A, Block *B, int axis)
   /* seams: axis x -> slices z, seam along y; axis y -> slices z, along x; axis z -> slices y, along x */
   int along = axis == 0 ? 1 : 0, slice_ax = axis == 2 ? 1 : 2;
   int len = R.n[along], ns = R.n[slice_ax];
-  g_autofree float *a = g_new (float, (gsize) len * ov), *b = g_new (float, (gsize) len * ov);
-  g_autofree guint8 *take = g_new (guint8, (gsize) len * ov);
+  gsize nslab = (gsize) ns * len * ov;
+  g_autofree float *a = g_new (float, nslab), *b = g_new (float, nslab);
+  g_autofree guint8 *take = g_new (guint8, nslab);
   for (int s = 0; s < ns; s++)
-    {
-      for (int l = 0; l < len; l++)
-        for (int o = 0; o < ov; o++)
-          {
-            int c[3];
-            c[axis] = off + o; c[along] = l; c[slice_ax] = s;
-            a[l * ov + o] = AT (A, c[0], c[1], c[2]);
-            c[axis] = o;
-            b[l * ov + o] = AT (B, c[0], c[1], c[2]);
-          }
-      tb_nn_quilt_seam (a, b, len, ov, take);
-      for (int l = 0; l < len; l++)
-        for (int o = 0; o < ov; o++)
-          {
-            int c[3];
-            c[axis] = off + o; c[along] = l; c[slice_ax] = s;
-            AT (&R, c[0], c[1], c[2]) = take[l * ov + o] ? b[l * ov + o] : a[l * ov + o];
-          }
-    }
+    for (int l = 0; l < len; l++)
+      for (int o = 0; o < ov; o++)
+        {
+          int c[3];
+          c[axis] = off + o; c[along] = l; c[slice_ax] = s;
+          a[((gsize) s * len + l) * ov + o] = AT (A, c[0], c[1], c[2]);
+          c[axis] = o;
+          b[((gsize) s * len + l) * ov + o] = AT (B, c[0], c[1], c[2]);
+        }
+  if (surface && ns > 1)
+    tb_nn_quilt_cut (a, b, ns, len, ov, take);
+  else
+    for (int s = 0; s < ns; s++)
+      tb_nn_quilt_seam (a + (gsize) s * len * ov, b + (gsize) s * len * ov, len, ov, take + (gsize) s * len * ov);
+  for (int s = 0; s < ns; s++)
+    for (int l = 0; l < len; l++)
+      for (int o = 0; o < ov; o++)
+        {
+          int c[3];
+          gsize i = ((gsize) s * len + l) * ov + o;
+          c[axis] = off + o; c[along] = l; c[slice_ax] = s;
+          AT (&R, c[0], c[1], c[2]) = take[i] ? b[i] : a[i];
+        }
 #undef AT
   return R;
 }
@@ -234,6 +242,7 @@ enhance_image (Image *im, const TbNnEnhanceParams *p, int T, int ov, float *o, c
       return TRUE;
     }
   /* quilt: rows along x, then planes along y, then the volume along z */
+  gboolean surface = p->stitch == TB_NN_STITCH_CUT;
   Block vol = { 0 };
   for (guint k = 0; k < sz->len; k++)
     {
@@ -255,7 +264,7 @@ enhance_image (Image *im, const TbNnEnhanceParams *p, int T, int ov, float *o, c
                 row = b;
               else
                 {
-                  Block r = join (&row, &b, 0);
+                  Block r = join (&row, &b, 0, surface);
                   block_clear (&row); block_clear (&b);
                   row = r;
                 }
@@ -264,7 +273,7 @@ enhance_image (Image *im, const TbNnEnhanceParams *p, int T, int ov, float *o, c
             plane = row;
           else
             {
-              Block r = join (&plane, &row, 1);
+              Block r = join (&plane, &row, 1, surface);
               block_clear (&plane); block_clear (&row);
               plane = r;
             }
@@ -273,7 +282,7 @@ enhance_image (Image *im, const TbNnEnhanceParams *p, int T, int ov, float *o, c
         vol = plane;
       else
         {
-          Block r = join (&vol, &plane, 2);
+          Block r = join (&vol, &plane, 2, surface);
           block_clear (&vol); block_clear (&plane);
           vol = r;
         }

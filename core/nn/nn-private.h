@@ -34,3 +34,6 @@ int         nn_net_op        (TbNnNet *net, TbNnKind kind, int in0, int in1, int
 void        nn_net_init_params (TbNnNet *net, guint64 seed);
 gboolean    nn_net_build     (TbNnNet *net, const TbNnArch *arch, GError **error);  /* nn-arch.c */
 GHashTable *nn_net_meta      (TbNnNet *net);
+/* tb_nn_quilt_cut with its own size above which it goes coarse to fine (G_MAXINT: voxel by voxel). */
+void        nn_quilt_cut_levels (const float *a, const float *b, int n0, int n1, int ov, int max_nodes,
+                                 guint8 *take_b);

@@ -216,8 +216,9 @@ gboolean    tb_nn_train         (const TbNnTrainParams *p, GCancellable *cancell
                                  TbProgressFunc progress, gpointer user_data, GError **error);
 
 /* Patchwise inference: overlap-tile (exact: tiles by tb_nn_net_forward_region, no halo recomputed),
- * Dijkstra seam quilting (paper 001), or linear blend. */
-typedef enum { TB_NN_STITCH_TILE, TB_NN_STITCH_QUILT, TB_NN_STITCH_BLEND } TbNnStitch;
+ * Dijkstra seam quilting (paper 001; a seam per 2-D slice of a 3-D overlap), linear blend, or
+ * quilting along minimum graph cuts (a seam surface through each 3-D overlap; 2-D nets: as quilt). */
+typedef enum { TB_NN_STITCH_TILE, TB_NN_STITCH_QUILT, TB_NN_STITCH_BLEND, TB_NN_STITCH_CUT } TbNnStitch;
 
 typedef struct {
   TbNnStitch stitch;
@@ -239,6 +240,12 @@ TbVolume   *tb_nn_enhance       (TbNnNet *net, const TbVolume *ct, const TbBox *
  * same len x ov pixels (row-major, len rows along the seam). Dijkstra's shortest path from row 0 to
  * row len-1 through the cost (a - b)^2 (4-connected); take_b[i] = 1 right of and on the path. */
 void        tb_nn_quilt_seam    (const float *a, const float *b, int len, int ov, guint8 *take_b);
+/* Minimum-error seam surface (Kwatra et al. 2003): a and b on the same n0 x n1 x ov voxels (ov
+ * fastest, across the overlap). Neighbours s, t (6-connected) cost e(s) + e(t) to part, e = (a - b)^2;
+ * the faces o = 0 and o = ov - 1 are tied to A and B at cost e. take_b[i] = 1 on B's side of the
+ * minimum cut (Boykov-Kolmogorov max flow); with n0 = 1 a seam curve through a 2-D overlap. Above
+ * 2^17 voxels it goes coarse to fine: the cut of 2^3-voxel cells, refined voxel by voxel next to it. */
+void        tb_nn_quilt_cut     (const float *a, const float *b, int n0, int n1, int ov, guint8 *take_b);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbNnTensor, tb_nn_tensor_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbNnNet, tb_nn_net_free)

@@ -1,7 +1,9 @@
 /* test-nn-enhance.c — patchwise inference: overlap-tile is bit-identical to one whole-image pass
- * (2-D and 3-D nets; a box to one plain pass over the whole CT, in any tiling), minimum-error seams are invisible (gradient energy across the seam bands within
- * 10 % of inside the patches), a spacing mismatch and bad settings are refused, cancel stops. */
+ * (2-D and 3-D nets; a box to one plain pass over the whole CT, in any tiling), minimum-error seams
+ * and seam surfaces (graph cut: a minimum, checked by brute force) are invisible (gradient energy
+ * across the seams within 10 % of inside the patches), a spacing mismatch and bad settings are refused, cancel stops. */
 #include "nn/tb-nn.h"
+#include "nn/nn-private.h"
 #include "tb-test.h"
 
 #include <math.h>
@@ -207,6 +209,313 @@ test_quilt_enhance (void)
       }
 }
 
+/* The cost tb_nn_quilt_cut minimizes: e(s) + e(t) for neighbours on different sides, e(v) for a face
+ * voxel on the other patch's side. */
+static double
+cut_cost (const float *a, const float *b, int n0, int n1, int ov, const guint8 *take)
+{
+  int nv = n0 * n1 * ov, step[3] = { n1 * ov, ov, 1 }, size[3] = { n0, n1, ov };
+  double cost = 0.0;
+  for (int v = 0; v < nv; v++)
+    {
+      int c[3] = { v / step[0], (v / ov) % n1, v % ov };
+      double ev = ((double) a[v] - b[v]) * ((double) a[v] - b[v]);
+      for (int ax = 0; ax < 3; ax++)
+        if (c[ax] + 1 < size[ax] && take[v] != take[v + step[ax]])
+          {
+            int w = v + step[ax];
+            cost += ev + ((double) a[w] - b[w]) * ((double) a[w] - b[w]);
+          }
+      if ((c[2] == 0 && take[v]) || (c[2] == ov - 1 && !take[v]))
+        cost += ev;
+    }
+  return cost;
+}
+
+/* The graph cut is a minimum: on slabs of up to 18 voxels its cost equals the least over all 2^n
+ * ways to split them. */
+static void
+test_cut_brute_force (void)
+{
+  const int cases[][3] = { { 2, 3, 3 }, { 1, 4, 4 }, { 3, 3, 2 }, { 1, 6, 1 }, { 2, 2, 4 }, { 1, 1, 5 } };
+  g_autoptr(GRand) r = g_rand_new_with_seed (31);
+  for (guint k = 0; k < G_N_ELEMENTS (cases); k++)
+    for (int trial = 0; trial < 3; trial++)
+      {
+        int n0 = cases[k][0], n1 = cases[k][1], ov = cases[k][2], nv = n0 * n1 * ov;
+        float a[18], b[18];
+        guint8 take[18], t[18];
+        double emax = 0.0;
+        for (int i = 0; i < nv; i++)
+          {
+            a[i] = (float) g_rand_double (r);
+            b[i] = (float) g_rand_double (r);
+            emax = MAX (emax, ((double) a[i] - b[i]) * ((double) a[i] - b[i]));
+          }
+        tb_nn_quilt_cut (a, b, n0, n1, ov, take);
+        double best = G_MAXDOUBLE;
+        for (guint32 m = 0; m < (1u << nv); m++)
+          {
+            for (int i = 0; i < nv; i++)
+              t[i] = (m >> i) & 1;
+            best = MIN (best, cut_cost (a, b, n0, n1, ov, t));
+          }
+        double ours = cut_cost (a, b, n0, n1, ov, take);
+        if (!(ours <= best + 1e-6 * emax))
+          g_error ("%dx%dx%d trial %d: cut costs %.9g, the minimum is %.9g", n0, n1, ov, trial, ours, best);
+      }
+}
+
+/* A planted surface: the patches agree exactly on a 2-voxel band across the overlap whose depth
+ * wanders (by at most 1 between neighbours) and differ by >= 1 elsewhere; the cut must cost 0 and so
+ * run inside the band: A before it, B after it. */
+static void
+test_cut_planted (void)
+{
+  int n0 = 6, n1 = 7, ov = 8, nv = n0 * n1 * ov;
+  g_autoptr(GRand) r = g_rand_new_with_seed (32);
+  g_autofree float *a = g_new (float, nv), *b = g_new (float, nv);
+  g_autofree guint8 *take = g_new (guint8, nv);
+  for (int i0 = 0; i0 < n0; i0++)
+    for (int i1 = 0; i1 < n1; i1++)
+      {
+        int t = (i0 + i1) % 8, h = 1 + (t < 4 ? t : 8 - t);
+        for (int o = 0; o < ov; o++)
+          {
+            int v = (i0 * n1 + i1) * ov + o;
+            a[v] = (float) g_rand_double (r);
+            b[v] = o == h || o == h + 1 ? a[v] : a[v] + 1.0f + (float) g_rand_double (r);
+          }
+      }
+  tb_nn_quilt_cut (a, b, n0, n1, ov, take);
+  g_assert_cmpfloat (cut_cost (a, b, n0, n1, ov, take), ==, 0.0);
+  for (int i0 = 0; i0 < n0; i0++)
+    for (int i1 = 0; i1 < n1; i1++)
+      {
+        int t = (i0 + i1) % 8, h = 1 + (t < 4 ? t : 8 - t);
+        for (int o = 0; o < ov; o++)
+          {
+            int v = (i0 * n1 + i1) * ov + o;
+            if (o < h)
+              g_assert_cmpint (take[v], ==, 0);
+            if (o > h + 1)
+              g_assert_cmpint (take[v], ==, 1);
+          }
+      }
+}
+
+/* Above 2^17 voxels the cut is one of cells (here 2^3 voxels): a band of two cells where the patches
+ * agree, planted as in test_cut_planted, holds the surface, which costs 0 voxel by voxel too. */
+static void
+test_cut_cells (void)
+{
+  int n0 = 64, n1 = 64, ov = 40, nv = n0 * n1 * ov;
+  g_autoptr(GRand) r = g_rand_new_with_seed (35);
+  g_autofree float *a = g_new (float, nv), *b = g_new (float, nv);
+  g_autofree guint8 *take = g_new (guint8, nv);
+  g_autofree int *h = g_new (int, n0 * n1);
+  for (int i0 = 0; i0 < n0; i0++)
+    for (int i1 = 0; i1 < n1; i1++)
+      {
+        int t = (i0 / 2 + i1 / 2) % 8;
+        h[i0 * n1 + i1] = 2 * (1 + (t < 4 ? t : 8 - t));   /* the band: o in [h, h + 4) */
+        for (int o = 0; o < ov; o++)
+          {
+            int v = (i0 * n1 + i1) * ov + o;
+            a[v] = (float) g_rand_double (r);
+            b[v] = o >= h[i0 * n1 + i1] && o < h[i0 * n1 + i1] + 4 ? a[v] : a[v] + 1.0f + (float) g_rand_double (r);
+          }
+      }
+  tb_nn_quilt_cut (a, b, n0, n1, ov, take);
+  g_assert_cmpfloat (cut_cost (a, b, n0, n1, ov, take), ==, 0.0);
+  for (int v = 0; v < nv; v++)
+    {
+      int o = v % ov, hv = h[v / ov];
+      if (o < hv)
+        g_assert_cmpint (take[v], ==, 0);
+      if (o >= hv + 4)
+        g_assert_cmpint (take[v], ==, 1);
+    }
+}
+
+/* Smooth random 3-D field: a sum of 6 plane waves of wavelength >= ~10 voxels. */
+static void
+field3_init (GRand *r, double *par)
+{
+  for (int k = 0; k < 24; k += 4)
+    {
+      par[k] = g_rand_double_range (r, 0, 6.28);
+      for (int j = 1; j < 4; j++)
+        par[k + j] = g_rand_double_range (r, -0.45, 0.45);
+    }
+}
+
+static double
+field3 (const double *par, int x, int y, int z)
+{
+  double s = 0;
+  for (int k = 0; k < 24; k += 4)
+    s += sin (par[k] + par[k + 1] * x + par[k + 2] * y + par[k + 3] * z);
+  return s / 3.0;
+}
+
+/* Seams invisible in 3-D: as test_quilt_seams, two blocks overlapping along x that share a texture
+ * and differ by independent smooth deviations; the seam surface's across-seam gradient energy (voxel
+ * pairs along x, y or z on different sides) is within 10 % of inside the blocks; a straight cut is
+ * not. Per-slice seams (the quilt stitch) are measured the same way for comparison. */
+static void
+check_cut_seams (int H, int D, int off, int ov, guint32 seed, int max_nodes)
+{
+  int pw = off + ov, W = off + pw;
+  g_autoptr(GRand) r = g_rand_new_with_seed (seed);
+  double pt[24], pa[24], pb[24];
+  field3_init (r, pt); field3_init (r, pa); field3_init (r, pb);
+  gsize plane = (gsize) H * pw;
+  g_autofree float *a = g_new (float, D * plane), *b = g_new (float, D * plane);
+  for (int z = 0; z < D; z++)
+    for (int y = 0; y < H; y++)
+      for (int x = 0; x < pw; x++)
+        {
+          gsize i = z * plane + (gsize) y * pw + x;
+          a[i] = (float) (field3 (pt, x, y, z) + 0.2 * field3 (pa, x, y, z));
+          b[i] = (float) (field3 (pt, x + off, y, z) + 0.2 * field3 (pb, x + off, y, z));
+        }
+  int nv = D * H * ov;
+  g_autofree float *oa = g_new (float, nv), *ob = g_new (float, nv);
+  g_autofree guint8 *cut = g_new (guint8, nv), *seams = g_new (guint8, nv);
+  for (int z = 0; z < D; z++)
+    for (int y = 0; y < H; y++)
+      for (int o = 0; o < ov; o++)
+        {
+          int v = (z * H + y) * ov + o;
+          oa[v] = a[z * plane + (gsize) y * pw + off + o];
+          ob[v] = b[z * plane + (gsize) y * pw + o];
+        }
+  if (max_nodes > 0)
+    nn_quilt_cut_levels (oa, ob, D, H, ov, max_nodes, cut);
+  else
+    tb_nn_quilt_cut (oa, ob, D, H, ov, cut);
+  g_autofree guint8 *exact = g_new (guint8, nv);
+  nn_quilt_cut_levels (oa, ob, D, H, ov, G_MAXINT, exact);
+  for (int z = 0; z < D; z++)
+    tb_nn_quilt_seam (oa + (gsize) z * H * ov, ob + (gsize) z * H * ov, H, ov, seams + (gsize) z * H * ov);
+  /* 0: cut, 1: per-slice seams, 2: straight, 3: cut voxel by voxel */
+  double ratio[4];
+  for (int m = 0; m < 4; m++)
+    {
+      double across = 0, inside = 0;
+      gsize na = 0, ni = 0;
+      #define FROM_B(x, y, z) ((x) >= off + ov || ((x) >= off && (m == 2 ? (x) >= off + ov / 2 : \
+        (m == 0 ? cut : m == 1 ? seams : exact)[((z) * H + (y)) * ov + (x) - off])))
+      #define VAL(x, y, z) (FROM_B (x, y, z) ? b[(z) * plane + (gsize) (y) * pw + (x) - off] : a[(z) * plane + (gsize) (y) * pw + (x)])
+      for (int z = 0; z < D; z++)
+        for (int y = 0; y < H; y++)
+          for (int x = 0; x < W; x++)
+            for (int ax = 0; ax < 3; ax++)
+              {
+                int x2 = x + (ax == 0), y2 = y + (ax == 1), z2 = z + (ax == 2);
+                if (x2 >= W || y2 >= H || z2 >= D)
+                  continue;
+                double d = VAL (x2, y2, z2) - VAL (x, y, z);
+                if (FROM_B (x, y, z) != FROM_B (x2, y2, z2))
+                  {
+                    across += d * d;
+                    na++;
+                  }
+                else if ((x2 < off || x >= off + ov) && (x < off || x >= off + ov))
+                  {
+                    inside += d * d;
+                    ni++;
+                  }
+              }
+      #undef VAL
+      #undef FROM_B
+      ratio[m] = (across / na) / (inside / ni);
+    }
+  double cost = cut_cost (oa, ob, D, H, ov, cut), cost_exact = cut_cost (oa, ob, D, H, ov, exact);
+  g_test_message ("%dx%dx%d overlap: across-seam / inside gradient energy (x, y, z pairs): seam surface %.3f "
+                  "(voxel by voxel %.3f; cut cost %.4g, voxel by voxel %.4g), per-slice seams %.3f, straight cut %.3f",
+                  D, H, ov, ratio[0], ratio[3], cost, cost_exact, ratio[1], ratio[2]);
+  if (max_nodes == 0)
+    {
+      /* voxel by voxel: the seams within 10 %, better than slice by slice */
+      g_assert_cmpmem (cut, nv, exact, nv);
+      g_assert_cmpfloat (ratio[0], <=, 1.10);
+      g_assert_cmpfloat (ratio[0], <, ratio[1]);
+    }
+  /* coarse to fine: within 5 % of the voxel-by-voxel cut */
+  g_assert_cmpfloat (cost, <=, 1.05 * cost_exact);
+  g_assert_cmpfloat (ratio[0], <=, 1.05 * ratio[3]);
+  g_assert_cmpfloat (ratio[0], <, ratio[2]);
+  g_assert_cmpfloat (ratio[2], >, 1.10);
+}
+
+/* One overlap cut voxel by voxel (14 400 voxels, within 10 %); then that one and one whose patches
+ * disagree more (no cut gets within 10 % there) coarse to fine, as tb_nn_quilt_cut does above 2^17
+ * voxels (here above 4096 and 8192: one level of cells), against their voxel-by-voxel cuts. */
+static void
+test_cut_seams (void)
+{
+  check_cut_seams (30, 24, 40, 20, 33, 0);
+  check_cut_seams (30, 24, 40, 20, 33, 4096);
+  check_cut_seams (32, 28, 44, 24, 34, 8192);
+}
+
+/* Run the 3-D net on LR columns [x0, x0 + w) of ct (all of y and z): HR block, x fastest. */
+static float *
+run_crop3 (TbNnNet *net, const TbVolume *ct, int x0, int w)
+{
+  g_autoptr(TbNnTensor) t = tb_nn_tensor_new (5, 1, 1, ct->nz, ct->ny, w);
+  for (int z = 0; z < ct->nz; z++)
+    for (int y = 0; y < ct->ny; y++)
+      for (int x = 0; x < w; x++)
+        t->data[((gsize) z * ct->ny + y) * w + x] = (float) (tb_volume_get (ct, x0 + x, y, z) / 1200.0);
+  const TbNnTensor *o = tb_nn_net_forward (net, t, FALSE, NULL);
+  return g_memdup2 (o->data, tb_nn_tensor_size (o) * sizeof (float));
+}
+
+/* tb_nn_enhance's cut stitch on a 3-D net: the two patches joined along one seam surface, each
+ * patch's own output away from the overlap (patches of 10 + 6 LR columns: starts 0 and 10). */
+static void
+test_cut_enhance (void)
+{
+  g_autoptr(TbNnNet) net = make_net (3, 2);
+  int s = 2, W = 26, H = 8, D = 6, w = 16;
+  g_autoptr(TbVolume) ct = make_ct (W, H, D, 0.625, 10);
+  g_autofree float *a = run_crop3 (net, ct, 0, w), *b = run_crop3 (net, ct, 10, w);
+  TbNnEnhanceParams p;
+  tb_nn_enhance_params_init (&p);
+  p.stitch = TB_NN_STITCH_CUT;
+  p.patch = 10;
+  p.overlap = 6;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TbVolume) q = tb_nn_enhance (net, ct, NULL, &p, NULL, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (q->nx, ==, W * s);
+  g_assert_cmpint (q->nz, ==, D * s);
+  gsize from_a = 0, from_b = 0;
+  for (int z = 0; z < D * s; z++)
+    for (int y = 0; y < H * s; y++)
+      for (int x = 0; x < W * s; x++)
+        {
+          float v = tb_volume_get (q, x, y, z);
+          gsize row = ((gsize) z * H * s + y) * w * s;
+          if (x < 10 * s)
+            g_assert_cmpfloat (v, ==, a[row + x]);
+          else if (x >= w * s)
+            g_assert_cmpfloat (v, ==, b[row + x - 10 * s]);
+          else
+            {
+              g_assert_true (v == a[row + x] || v == b[row + x - 10 * s]);
+              from_a += v == a[row + x] && v != b[row + x - 10 * s];
+              from_b += v == b[row + x - 10 * s] && v != a[row + x];
+            }
+        }
+  g_test_message ("overlap voxels from A only %" G_GSIZE_FORMAT ", from B only %" G_GSIZE_FORMAT, from_a, from_b);
+  g_assert_cmpuint (from_a, >, 0);
+  g_assert_cmpuint (from_b, >, 0);
+}
+
 static void
 test_refusals (void)
 {
@@ -369,6 +678,11 @@ main (int argc, char **argv)
   g_test_add_func ("/nn/enhance/box-whole-ct-3d", test_box_whole_ct_3d);
   g_test_add_func ("/nn/enhance/quilt-seams", test_quilt_seams);
   g_test_add_func ("/nn/enhance/quilt-enhance", test_quilt_enhance);
+  g_test_add_func ("/nn/enhance/cut-brute-force", test_cut_brute_force);
+  g_test_add_func ("/nn/enhance/cut-planted", test_cut_planted);
+  g_test_add_func ("/nn/enhance/cut-cells", test_cut_cells);
+  g_test_add_func ("/nn/enhance/cut-seams", test_cut_seams);
+  g_test_add_func ("/nn/enhance/cut-enhance", test_cut_enhance);
   g_test_add_func ("/nn/enhance/box", test_box);
   g_test_add_func ("/nn/enhance/refusals", test_refusals);
   g_test_add_func ("/nn/enhance/cancel", test_cancel);
