@@ -218,9 +218,67 @@ conv_forward_im2col (const TbNnLayer *l, const TbNnTensor *x, const ConvGeom *g,
 #define BAND_FLOATS (32 * 1024)   /* ~128 KB of input rows per band: stays in L2 */
 #define Q_CHUNK 128               /* columns per kernel call: its input windows stay in L1 */
 
+/* Where a fused pixel shuffle (factor r, rd = r in 3-D, 1 in 2-D) puts the convolution's output:
+ * output channel c r^2 rd + (a r + i) r + j at grid (z, y, x) goes to shuffled channel c at
+ * (z rd + a, y r + i, x r + j); clo is the convolution's region, out the shuffle's. */
+typedef struct {
+  int r, rd;
+  const int *clo;
+  const TbNnRegion *out;
+} Shuffle;
+
+static void
+store_shuffled (const Shuffle *sh, const ConvGeom *g, gsize n, int od, int oh0, int rows, const float *ob, gsize QP,
+                int WP)
+{
+  const TbNnTensor *y = sh->out->t;
+  const int *slo = sh->out->lo, *clo = sh->clo;
+  int r = sh->r, rr = r * r * sh->rd;
+  /* output x = tx0 + r xx + j for convolution column xx and sub-pixel j: whole groups of r for xx
+   * in [x0, x1), the partial groups at the region's ends one by one */
+  int tx0 = clo[0] * r - slo[0];
+  int x0 = MIN (tx0 >= 0 ? 0 : (-tx0 + r - 1) / r, g->ow);
+  int x1 = CLAMP (y->w - tx0 <= 0 ? 0 : (y->w - tx0) / r, x0, g->ow);
+  for (int co0 = 0; co0 < g->cout; co0 += r)
+    {
+      int c = co0 / rr, a = co0 % rr / (r * r), i = co0 / r % r;
+      int tz = (od + clo[2]) * sh->rd + a - slo[2];
+      if (tz < 0 || tz >= y->d)
+        continue;
+      for (int row = 0; row < rows; row++)
+        {
+          int ty = (oh0 + row + clo[1]) * r + i - slo[1];
+          if (ty < 0 || ty >= y->h)
+            continue;
+          float *dst = y->data + (((n * y->c + c) * y->d + tz) * y->h + ty) * y->w + tx0;
+          const float *src[16];
+          for (int j = 0; j < r; j++)
+            src[j] = ob + (gsize) (co0 + j) * QP + (gsize) row * WP;
+          if (r == 2)   /* the SR-ResNet's x2 stages */
+            {
+              const float *s0 = src[0], *s1 = src[1];
+              for (int xx = x0; xx < x1; xx++)
+                {
+                  dst[2 * xx] = s0[xx];
+                  dst[2 * xx + 1] = s1[xx];
+                }
+            }
+          else
+            for (int xx = x0; xx < x1; xx++)
+              for (int j = 0; j < r; j++)
+                dst[xx * r + j] = src[j][xx];
+          for (int xx = 0; xx < g->ow; xx++)
+            if (xx < x0 || xx >= x1)
+              for (int j = 0; j < r; j++)
+                if (tx0 + xx * r + j >= 0 && tx0 + xx * r + j < y->w)
+                  dst[xx * r + j] = src[j][xx];
+        }
+    }
+}
+
 static void
 conv_forward_direct (const TbNnLayer *l, const TbNnTensor *x, const ConvGeom *g, TbNnTensor *out,
-                     gboolean relu)
+                     gboolean relu, const Shuffle *sh)
 {
   const NnConvKernels *ks = nn_conv_kernels ();
   int WP = g->ow + g->kw - 1;
@@ -296,6 +354,11 @@ conv_forward_direct (const TbNnLayer *l, const TbNnTensor *x, const ConvGeom *g,
               ks->fn[blk_mr[bl]] (g->K, wp + (gsize) co * g->K, bias + co, buf + q0, off, MIN (Q_CHUNK, nq - q0),
                                   ob + (gsize) co * QP + q0, QP, relu);
             }
+        if (sh != NULL)
+          {
+            store_shuffled (sh, g, n, od, oh0, rows, ob, QP, WP);
+            continue;
+          }
         float *y = out->data + n * out_stride;
         for (int co = 0; co < g->cout; co++)
           for (int r = 0; r < rows; r++)
@@ -311,7 +374,7 @@ static void
 conv_run (const TbNnLayer *l, const TbNnTensor *x, const ConvGeom *g, TbNnTensor *out, gboolean relu)
 {
   if (g->sd == 1 && g->sh == 1 && g->sw == 1)
-    conv_forward_direct (l, x, g, out, relu);
+    conv_forward_direct (l, x, g, out, relu, NULL);
   else
     {
       g_return_if_fail (!relu);
@@ -335,15 +398,19 @@ conv_forward_region (const TbNnLayer *l, const TbNnRegion *const *in, const TbNn
   conv_run (l, in[0]->t, &g, out->t, FALSE);
 }
 
-/* The convolution and the ReLU after it in one pass (inference): max (y, 0) as the kernel stores. */
+/* Inference: the convolution with the ReLU after it (max (y, 0) as the kernel stores) and/or the
+ * pixel shuffle after it (shuffle > 0: its output region, which conv_out's covers, gets the values);
+ * conv_out->t gives the convolution region's shape only. */
 gboolean
-nn_conv_forward_region_relu (const TbNnLayer *l, const TbNnRegion *const *in, const TbNnRegion *out)
+nn_conv_forward_region_fused (const TbNnLayer *l, const TbNnRegion *const *in, const TbNnRegion *conv_out,
+                              gboolean relu, int shuffle, const TbNnRegion *shuffled)
 {
   ConvGeom g;
-  conv_geom_region (l, in[0], out, &g);
+  conv_geom_region (l, in[0], conv_out, &g);
   if (g.sd != 1 || g.sh != 1 || g.sw != 1)
     return FALSE;
-  conv_forward_direct (l, in[0]->t, &g, out->t, TRUE);
+  Shuffle sh = { shuffle, l->dims == 3 ? shuffle : 1, conv_out->lo, shuffled };
+  conv_forward_direct (l, in[0]->t, &g, conv_out->t, relu, shuffle > 0 ? &sh : NULL);
   return TRUE;
 }
 

@@ -261,6 +261,7 @@ typedef struct {
   TbNnTensor *shape;      /* per node: its whole grid (data NULL) */
   Box *box;               /* per node: the part computed */
   gboolean *needed, *fuse_relu;   /* fuse_relu[i]: node i (a convolution) applies the ReLU after it */
+  gboolean *fuse_shuffle;         /* fuse_shuffle[i]: node i (a convolution) fills node i + 1 (its shuffle) */
   gboolean *relu_done;            /* relu_done[i]: node i (a ReLU) takes its input's tensor as it is */
   int *last_use;
   gboolean regions;       /* every needed layer has forward_region */
@@ -270,6 +271,7 @@ static void
 plan_clear (Plan *p)
 {
   g_free (p->shape); g_free (p->box); g_free (p->needed); g_free (p->fuse_relu); g_free (p->relu_done);
+  g_free (p->fuse_shuffle);
   g_free (p->last_use);
 }
 
@@ -289,6 +291,7 @@ plan_make (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3
   p->needed = g_new0 (gboolean, N);
   p->fuse_relu = g_new0 (gboolean, N);
   p->relu_done = g_new0 (gboolean, N);
+  p->fuse_shuffle = g_new0 (gboolean, N);
   p->last_use = g_new (int, N);
   p->regions = TRUE;
   for (guint i = 0; i < N; i++)
@@ -358,10 +361,12 @@ plan_make (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3
         if (l->inputs[k] >= 0)
           p->last_use[l->inputs[k]] = MAX (p->last_use[l->inputs[k]], (int) i);
     }
-  /* A stride-1 convolution whose only consumer is a ReLU, directly or through a pixel shuffle
-   * (a permutation, so the ReLU may come first): the convolution stores max (y, 0) and the ReLU
-   * node takes over its input's tensor (CPU layers only). */
-  gboolean cpu = tb_nn_get_ops (TB_NN_CONV) == &nn_cpu_conv_ops && tb_nn_get_ops (TB_NN_RELU) == &nn_cpu_relu_ops;
+  /* Fusions (CPU layers only). A stride-1 convolution whose only consumer is a pixel shuffle
+   * writes the shuffled values straight into the shuffle's tensor. One whose only consumer is a
+   * ReLU, directly or through such a shuffle (a permutation, so the ReLU may come first), stores
+   * max (y, 0), and the ReLU node takes over its input's tensor. */
+  gboolean cpu = tb_nn_get_ops (TB_NN_CONV) == &nn_cpu_conv_ops && tb_nn_get_ops (TB_NN_RELU) == &nn_cpu_relu_ops
+                 && tb_nn_get_ops (TB_NN_PIXEL_SHUFFLE) == &nn_cpu_shuffle_ops;
   for (guint i = 0; i + 1 < N && cpu; i++)
     {
       const TbNnLayer *l = net->layers->pdata[i];
@@ -369,8 +374,12 @@ plan_make (TbNnNet *net, const TbNnTensor *input, const int lo[3], const int n[3
         continue;
       guint r = i + 1;
       const TbNnLayer *next = net->layers->pdata[r];
-      if (next->kind == TB_NN_PIXEL_SHUFFLE && next->inputs[0] == (int) i && r + 1 < N && p->last_use[r] == (int) r + 1)
-        next = net->layers->pdata[++r];
+      if (next->kind == TB_NN_PIXEL_SHUFFLE && next->inputs[0] == (int) i)
+        {
+          p->fuse_shuffle[i] = TRUE;
+          if (r + 1 < N && p->last_use[r] == (int) r + 1)
+            next = net->layers->pdata[++r];
+        }
       if (next->kind == TB_NN_RELU && next->inputs[0] == (int) r - 1)
         {
           p->fuse_relu[i] = TRUE;
@@ -422,48 +431,61 @@ plan_run (TbNnNet *net, const TbNnTensor *input, const Plan *p, gboolean run, gs
       const TbNnLayer *l = net->layers->pdata[i];
       if (!p->needed[i])
         continue;
-      TbNnRegion *r = &reg[i];
-      const Box *b = &p->box[i];
       for (int a = 0; a < 3; a++)
         {
-          r->lo[a] = b->lo[a];
-          r->full[a] = tensor_dim (&p->shape[i], a);
+          reg[i].lo[a] = p->box[i].lo[a];
+          reg[i].full[a] = tensor_dim (&p->shape[i], a);
         }
       int j0 = l->inputs[0];
       if (p->relu_done[i])
         {
           /* the convolution before did the ReLU: take over the input's tensor */
-          r->t = reg[j0].t;
+          reg[i].t = reg[j0].t;
           cap[i] = cap[j0];
           reg[j0].t = NULL;
           cap[j0] = 0;
           continue;
         }
-      const TbNnTensor *s = &p->shape[i];
+      if (i > 0 && p->fuse_shuffle[i - 1])
+        continue;   /* the convolution before filled this shuffle's tensor */
+      /* the node whose tensor this step fills: this one, or the shuffle after a convolution */
+      guint o = p->fuse_shuffle[i] ? i + 1 : i;
+      const TbNnTensor *s = &p->shape[o];
+      const Box *b = &p->box[o];
       int d = b->hi[2] - b->lo[2], h = b->hi[1] - b->lo[1], w = b->hi[0] - b->lo[0];
-      float *data = pool_take (pool, (gsize) s->n * s->c * d * h * w, run, &cap[i]);
+      for (int a = 0; a < 3; a++)
+        {
+          reg[o].lo[a] = b->lo[a];
+          reg[o].full[a] = tensor_dim (s, a);
+        }
+      float *data = pool_take (pool, (gsize) s->n * s->c * d * h * w, run, &cap[o]);
       if (run)
         {
-          r->t = g_new0 (TbNnTensor, 1);
-          *r->t = (TbNnTensor) { s->ndim, s->n, s->c, d, h, w, data };
+          reg[o].t = g_new0 (TbNnTensor, 1);
+          *reg[o].t = (TbNnTensor) { s->ndim, s->n, s->c, d, h, w, data };
         }
-      held += cap[i] * sizeof (float);
+      held += cap[o] * sizeof (float);
       most = MAX (most, held);
       if (run)
         {
           const TbNnRegion *in[2] = { NULL, NULL };
           for (int k = 0; k < l->n_inputs; k++)
             in[k] = l->inputs[k] < 0 ? &whole_in : &reg[l->inputs[k]];
-          if (!(p->fuse_relu[i] && nn_conv_forward_region_relu (l, in, r)))
+          if (p->fuse_relu[i] || p->fuse_shuffle[i])
             {
-              tb_nn_get_ops (l->kind)->forward_region (l, in, r);
-              if (p->fuse_relu[i])   /* the convolution could not: the ReLU here, in place */
-                {
-                  TbNnLayer relu = { .kind = TB_NN_RELU, .n_inputs = 1, .dims = l->dims };
-                  const TbNnRegion *rin[1] = { r };
-                  tb_nn_get_ops (TB_NN_RELU)->forward_region (&relu, rin, r);
-                }
+              const Box *cb = &p->box[i];
+              const TbNnTensor *cs = &p->shape[i];
+              TbNnTensor shape = { cs->ndim, cs->n, cs->c, cb->hi[2] - cb->lo[2], cb->hi[1] - cb->lo[1], cb->hi[0] - cb->lo[0], NULL };
+              TbNnRegion conv = reg[i];
+              if (p->fuse_shuffle[i])
+                conv.t = &shape;
+              const TbNnLayer *sl = net->layers->pdata[o];
+              gboolean done = nn_conv_forward_region_fused (l, in, &conv, p->fuse_relu[i], p->fuse_shuffle[i] ? sl->factor : 0,
+                                                            &reg[o]);
+              g_assert (done);   /* fusions are planned for stride 1 only */
             }
+          else
+            tb_nn_get_ops (l->kind)->forward_region (l, in, &reg[i]);
         }
       for (int k = 0; k < l->n_inputs; k++)
         {

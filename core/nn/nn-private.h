@@ -20,8 +20,11 @@ typedef struct {
   NnConvKernelFn fn[9];
 } NnConvKernels;
 const NnConvKernels *nn_conv_kernels (void);
-/* Inference: a stride-1 convolution with the ReLU after it fused; FALSE (nothing done) otherwise. */
-gboolean    nn_conv_forward_region_relu (const TbNnLayer *l, const TbNnRegion *const *in, const TbNnRegion *out);
+/* Inference: a stride-1 convolution with the ReLU after it (relu) and/or the pixel shuffle after it
+ * (shuffle: its factor, > 0; its output region gets the values, conv_out->t only gives the
+ * convolution region's shape) in one pass; FALSE (nothing done) for other strides. */
+gboolean    nn_conv_forward_region_fused (const TbNnLayer *l, const TbNnRegion *const *in, const TbNnRegion *conv_out,
+                                          gboolean relu, int shuffle, const TbNnRegion *shuffled);
 /* Upsampling taps along one axis (nn-layers.c): output o of n_in * f reads inputs i0 and i1 with
  * weights 1 - w1 and w1 (nearest: i0 = i1, w1 = 0). */
 void        nn_upsample_tap  (int o, int n_in, int f, gboolean linear, int *i0, int *i1, float *w1);
