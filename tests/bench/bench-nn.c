@@ -9,6 +9,7 @@
  * Usage: bench-nn [THREADS [3d]] (default 2). The machine may be shared: timings are medians, and the
  * load average before and after is printed. */
 #include "nn/tb-nn.h"
+#include "tb-runtime.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -121,6 +122,7 @@ time_enhance (TbNnNet *net, const TbVolume *ct, const TbBox *box, const TbNnEnha
 int
 main (int argc, char **argv)
 {
+  tb_runtime_init (argv);
   setvbuf (stdout, NULL, _IOLBF, 0);
   if (argc > 1)
     threads = atoi (argv[1]);
