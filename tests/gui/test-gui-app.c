@@ -564,8 +564,12 @@ test_topopt_load_change_while_paused (void)
                   obj_pause, n_pause, obj1, obj2, ratio, obj_pause / obj0);
   g_assert_cmpfloat (ratio, >, 3.2);
   g_assert_cmpfloat (ratio, <, 5.6);
-  g_assert_cmpfloat (obj2 / obj1, >, 0.7);   /* and it carries on from there */
-  g_assert_cmpfloat (obj2 / obj1, <, 1.5);
+  /* and it carries on from there: one MMA step after the restart moved it by 1.27 without projection
+   * and by 1.75 with the bone defaults' Heaviside projection (the black-and-white bound tightening as
+   * beta sharpens); a run started again from its first design would sit near 4 x c0, i.e. obj2 / obj1
+   * of about 4 / ratio ~ 2.5 and more */
+  g_assert_cmpfloat (obj2 / obj1, >, 0.7);
+  g_assert_cmpfloat (obj2 / obj1, <, 2.2);
 
   /* cancel: the session is as before this run; the drags undo one by one */
   activate ("win.cancel", NULL);
