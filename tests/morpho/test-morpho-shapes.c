@@ -116,6 +116,52 @@ test_bv_tv (void)
   tb_morpho_result_clear (&r);
 }
 
+/* ---- distance transform ---------------------------------------------------------------------- */
+
+/* tb_morpho_edt_squared against brute force on random volumes: bone fractions from sparse to
+ * dense (runs of every length between background voxels), isotropic and anisotropic spacing,
+ * the bone and the background side. */
+static void
+test_edt (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (5);
+  const double spacings[2][3] = { { 1, 1, 1 }, { 0.5, 0.7, 1.3 } };
+  const double fractions[3] = { 0.2, 0.6, 0.95 };
+  for (int sp = 0; sp < 2; sp++)
+    for (int f = 0; f < 3; f++)
+      for (int value = 0; value <= 1; value++)
+        {
+          GError *error = NULL;
+          g_autoptr(TbMask) m = tb_mask_new (13, 11, 9, spacings[sp], &error);
+          g_assert_no_error (error);
+          const gsize n = tb_mask_n_voxels (m);
+          for (gsize i = 0; i < n; i++)
+            m->data[i] = g_rand_double (rand) < fractions[f];
+          m->data[0] = 0;  /* at least one voxel of each kind */
+          m->data[n - 1] = 1;
+          g_autofree float *d = tb_morpho_edt_squared (m, value, &error);
+          g_assert_no_error (error);
+          for (gsize p = 0; p < n; p++)
+            {
+              double best = 0.0;
+              if ((m->data[p] != 0) == value)
+                {
+                  best = HUGE_VAL;
+                  const int pi = p % m->nx, pj = (p / m->nx) % m->ny, pk = p / ((gsize) m->nx * m->ny);
+                  for (gsize q = 0; q < n; q++)
+                    if ((m->data[q] != 0) != value)
+                      {
+                        const double dx = (double) ((int) (q % m->nx) - pi) * spacings[sp][0];
+                        const double dy = (double) ((int) ((q / m->nx) % m->ny) - pj) * spacings[sp][1];
+                        const double dz = (double) ((int) (q / ((gsize) m->nx * m->ny)) - pk) * spacings[sp][2];
+                        best = MIN (best, dx * dx + dy * dy + dz * dz);
+                      }
+                }
+              g_assert_cmpfloat (fabs (d[p] - best), <=, 1e-6 * MAX (best, 1.0));
+            }
+        }
+}
+
 /* ---- thickness -------------------------------------------------------------------------------- */
 
 static double
@@ -256,6 +302,7 @@ main (int argc, char **argv)
   g_test_add_func ("/morpho/euler", test_euler);
   g_test_add_func ("/morpho/euler-edge", test_euler_edge);
   g_test_add_func ("/morpho/bv-tv", test_bv_tv);
+  g_test_add_func ("/morpho/edt", test_edt);
   g_test_add_func ("/morpho/thickness-plates", test_thickness_plates);
   g_test_add_func ("/morpho/thickness-rods", test_thickness_rods);
   g_test_add_func ("/morpho/thickness-spheres", test_thickness_spheres);
