@@ -48,6 +48,28 @@ envelope_1d (float *f, gsize stride, int n, double w, int *v, double *z, double 
     }
 }
 
+/* The same over a line whose zeros are the background (the y and z passes): a sample beyond the
+ * zero that bounds a run of non-zero samples is farther from every point of the run than that zero,
+ * which costs nothing (f = 0), so it never wins; each run is transformed with its bounding zeros as
+ * the only outside sites, and the background (most of the line for bone) is skipped. */
+static void
+envelope_runs (float *f, int n, double w, int *v, double *z, double *g)
+{
+  int q = 0;
+  while (q < n)
+    {
+      while (q < n && f[q] == 0.0f)
+        q++;
+      if (q == n)
+        break;
+      const int a = q;
+      while (q < n && f[q] != 0.0f)
+        q++;
+      const int lo = MAX (a - 1, 0), hi = MIN (q + 1, n);
+      envelope_1d (f + lo, 1, hi - lo, w, v, z, g);
+    }
+}
+
 float *
 tb_morpho_edt_squared (const TbMask *m, gboolean value, GError **error)
 {
@@ -99,9 +121,10 @@ tb_morpho_edt_squared (const TbMask *m, gboolean value, GError **error)
             }
         }
     /* y and z: each plane of lines is gathered into a contiguous buffer (line after line), so
-     * the lower-envelope passes run on contiguous memory instead of striding through the volume */
+     * the lower-envelope passes run on contiguous memory instead of striding through the volume;
+     * planes are dealt out dynamically, as skipping the background makes their cost follow the bone */
     float *buf = g_new (float, (gsize) nmax * nmax);
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
     for (int k = 0; k < nz; k++)
       {
         float *pl = d + (gsize) nx * ny * k;
@@ -109,14 +132,14 @@ tb_morpho_edt_squared (const TbMask *m, gboolean value, GError **error)
           for (int i = 0; i < nx; i++)
             buf[(gsize) i * ny + j] = pl[(gsize) j * nx + i];
         for (int i = 0; i < nx; i++)
-          envelope_1d (buf + (gsize) i * ny, 1, ny, wy, v, z, g);
+          envelope_runs (buf + (gsize) i * ny, ny, wy, v, z, g);
         for (int j = 0; j < ny; j++)
           for (int i = 0; i < nx; i++)
             pl[(gsize) j * nx + i] = buf[(gsize) i * ny + j];
       }
     if (nz > 1)
       {
-#pragma omp for schedule(static)
+#pragma omp for schedule(dynamic, 4)
         for (int j = 0; j < ny; j++)
           {
             for (int k = 0; k < nz; k++)
@@ -126,7 +149,7 @@ tb_morpho_edt_squared (const TbMask *m, gboolean value, GError **error)
                   buf[(gsize) i * nz + k] = row[i];
               }
             for (int i = 0; i < nx; i++)
-              envelope_1d (buf + (gsize) i * nz, 1, nz, wz, v, z, g);
+              envelope_runs (buf + (gsize) i * nz, nz, wz, v, z, g);
             for (int k = 0; k < nz; k++)
               {
                 float *row = d + (gsize) nx * (j + (gsize) ny * k);

@@ -6,8 +6,9 @@
  *    never raises the maximum; it only saves time (about 10x on trabecular bone).
  * 3. Every voxel takes the largest s of the ridge spheres that contain it (|v - p|^2 <= s_p,
  *    as Dougherty's Local Thickness does); the thickness is 2 sqrt (s).
- * Step 3 is split into z slabs, one per thread, each visiting the spheres that reach it, so no
- * two threads write the same voxel; within a sphere each (y, z) row is one contiguous x-run. */
+ * Step 3 is split into z slabs, one per thread (cut at equal shares of the sphere work), each
+ * visiting the spheres that reach it, so no two threads write the same voxel; within a sphere
+ * each (y, z) row is one contiguous x-run. */
 #include "tb-morpho.h"
 
 #include <math.h>
@@ -187,6 +188,30 @@ half_width (double rem, double wx)
   return h;
 }
 
+/* One row of a sphere: its first voxel's offset from the centre voxel, and its length. */
+typedef struct {
+  gssize offset;
+  int len;
+} Row;
+
+/* Squared radii (in voxels) with a row list: up to r = 20, the spheres of trabecular bone, whose short
+ * rows cost more to work out than to fill (the lists took the micro-CT's fill from 38 % to 29 % of
+ * the profile); larger spheres' longer rows pay for their setup. At most ~250 000 rows (4 MB). */
+#define ROW_TABLE_MAX 400
+
+/* The first slice of thread t's slab: where the work before it reaches t / nt of the total. */
+static int
+slab_start (const double *work, int nz, int t, int nt)
+{
+  if (t >= nt)
+    return nz;  /* the last slab ends at the top, even when the top slices hold no sphere centre */
+  const double target = work[nz] * t / nt;
+  int k = 0;
+  while (k < nz && work[k] < target)
+    k++;
+  return k;
+}
+
 TbVolume *
 tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
                            double *mean, double *sd, double *max, GCancellable *cancellable,
@@ -270,13 +295,21 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
     }
   g_free (si);
   gsize *first = g_new0 (gsize, nz + 1);  /* ridge points of slice k: first[k] .. first[k+1]-1 */
+  /* the fill's work before slice k (each sphere counted at its centre: ~r^3 voxels + ~r^2 rows) */
+  double *work = g_new0 (double, nz + 1);
   GArray *ridge = g_array_new (FALSE, FALSE, sizeof (Ridge));
   float smax = 0.0f;
   for (int k = 0; k < nz; k++)
     {
       first[k] = ridge->len;
+      work[k + 1] = work[k];
       for (guint r = 0; r < slices[k]->len; r++)
-        smax = MAX (smax, g_array_index (slices[k], Ridge, r).s);
+        {
+          const float sq = g_array_index (slices[k], Ridge, r).s;
+          const double q = sq / unit;  /* squared radius in voxels (of x spacing) */
+          smax = MAX (smax, sq);
+          work[k + 1] += q * (sqrt (q) + 2.0);
+        }
       g_array_append_vals (ridge, slices[k]->data, slices[k]->len);
       g_array_free (slices[k], TRUE);
     }
@@ -288,15 +321,18 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
     {
       g_array_free (ridge, TRUE);
       g_free (first);
+      g_free (work);
       return NULL;
     }
 
-  /* 3. spheres, one z slab per thread */
+  /* 3. spheres, one z slab per thread, the slabs cut at equal shares of the work (the bone is
+   * seldom spread evenly along z: equal slab heights left one thread 1.5x the other's fill) */
   TbVolume *map = tb_volume_new (nx, ny, nz, sp, error);
   if (map == NULL)
     {
       g_array_free (ridge, TRUE);
       g_free (first);
+      g_free (work);
       return NULL;
     }
   for (int d = 0; d < 3; d++)
@@ -317,10 +353,48 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
         }
     }
 
+  /* isotropic: each squared radius up to ROW_TABLE_MAX that the ridge holds gets its list of rows,
+   * so a sphere inside its slab and the image walks a list instead of working out each row */
+  GArray *rows = NULL;
+  guint *row_first = NULL;  /* rows of squared radius q: row_first[q] .. row_first[q + 1] - 1 */
+  if (isotropic)
+    {
+      const int nmax = MIN ((int) lrint (smax / unit), ROW_TABLE_MAX);
+      gboolean *present = g_new0 (gboolean, nmax + 1);
+      for (guint r = 0; r < ridge->len; r++)
+        {
+          const int q = (int) lrint (rp[r].s / unit);
+          if (q <= nmax)
+            present[q] = TRUE;
+        }
+      rows = g_array_new (FALSE, FALSE, sizeof (Row));
+      row_first = g_new (guint, nmax + 2);
+      for (int q = 0; q <= nmax; q++)
+        {
+          row_first[q] = rows->len;
+          if (!present[q])
+            continue;
+          const int h = isqrt[q];
+          for (int dz = -h; dz <= h; dz++)
+            {
+              const int remz = q - dz * dz, hy = isqrt[remz];
+              for (int dy = -hy; dy <= hy; dy++)
+                {
+                  const int hx = isqrt[remz - dy * dy];
+                  Row row = { (gssize) dz * (gssize) plane + (gssize) dy * nx - hx, 2 * hx + 1 };
+                  g_array_append_val (rows, row);
+                }
+            }
+        }
+      row_first[nmax + 1] = rows->len;
+      g_free (present);
+    }
+  const Row *row_list = rows != NULL ? (const Row *) rows->data : NULL;
+
 #pragma omp parallel
   {
     int nt = omp_get_num_threads (), t = omp_get_thread_num ();
-    int z0 = (int) ((gint64) nz * t / nt), z1 = (int) ((gint64) nz * (t + 1) / nt);
+    int z0 = slab_start (work, nz, t, nt), z1 = slab_start (work, nz, t + 1, nt);
     int kc0 = MAX (0, z0 - reach), kc1 = MIN (nz, z1 + reach);
     gint64 last_report = g_get_monotonic_time ();
     for (gsize r = first[kc0]; r < first[kc1]; r++)
@@ -344,6 +418,20 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
           {
             /* isotropic: integer squared radius, row half-widths from the integer square roots */
             const int si = (int) lrint (c->s / unit), h = isqrt[si];
+            if (si <= ROW_TABLE_MAX && c->k - h >= z0 && c->k + h < z1 && c->j - h >= 0 && c->j + h < ny
+                && c->i - h >= 0 && c->i + h < nx)
+              {
+                float *centre = out + (gsize) c->k * plane + (gsize) c->j * nx + c->i;
+                for (const Row *w = row_list + row_first[si], *end = row_list + row_first[si + 1]; w < end; w++)
+                  {
+                    float *row = centre + w->offset;
+                    const int len = w->len;
+#pragma omp simd
+                    for (int x = 0; x < len; x++)
+                      row[x] = MAX (row[x], v);
+                  }
+                continue;
+              }
             const int za = MAX (z0, c->k - h), zb = MIN (z1 - 1, c->k + h);
             for (int z = za; z <= zb; z++)
               {
@@ -387,8 +475,12 @@ tb_morpho_local_thickness (const TbMask *m, gboolean value, const TbMask *tv,
       }
   }
   g_free (isqrt);
+  if (rows != NULL)
+    g_array_free (rows, TRUE);
+  g_free (row_first);
   g_array_free (ridge, TRUE);
   g_free (first);
+  g_free (work);
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     {
       tb_volume_unref (map);
