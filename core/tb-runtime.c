@@ -30,6 +30,13 @@ tb_runtime_init (char **argv)
       g_setenv ("OMP_WAIT_POLICY", "PASSIVE", TRUE);
       restart = TRUE;
     }
+  if (g_getenv ("OPENBLAS_NUM_THREADS") == NULL)
+    {
+      /* openblas_set_num_threads (1) below keeps BLAS calls on the caller's thread, but the pool
+       * OpenBLAS started at load keeps polling (sched_yield) next to our OpenMP workers */
+      g_setenv ("OPENBLAS_NUM_THREADS", "1", TRUE);
+      restart = TRUE;
+    }
   const char *core = openblas_get_corename ();
   const char *want = better_coretype ();
   if (want != NULL && core != NULL && g_ascii_strcasecmp (core, "prescott") == 0

@@ -540,7 +540,7 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
     for (int c = 0; c < dim; c++)
       if (L->fixed[vidx (L, q, c, dim)])
         L->band[(L->bnode[q] * dim + c) * ld + kd] = 1.0;
-  int info = LAPACKE_dpbtrf (LAPACK_COL_MAJOR, 'U', n, kd, L->band, ld);
+  int info = LAPACKE_dpbtrf_work (LAPACK_COL_MAJOR, 'U', n, kd, L->band, ld);  /* _work: no NaN scan */
   if (info != 0)
     {
       g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR,
@@ -940,9 +940,13 @@ auto_levels (const TbFeModel *M)
       double kd = dim * (1 + a0 + (dim == 3 ? a0 * a1 : 0));
       if (!can)
         return L;
-      /* the fewest levels whose coarsest factor (n kd^2 flops) stays near 0.1 s: every level added
-       * costs multigrid iterations on thresholded bone (32^3: 21, 30, 82 iterations with 2, 3, 4) */
-      if (n * kd * kd < 3e8 || n < 2000)
+      /* the fewest levels whose coarsest factor (n kd^2 flops) stays near 0.1 s and whose band solve
+       * (4 n kd flops, once per V-cycle, at level-2 BLAS speed) costs no more than one fine operator
+       * apply: every level added costs multigrid iterations on thresholded bone (32^3: 21, 30, 82
+       * iterations with 2, 3, 4 levels), but TO refactors and solves every iteration (MBB 300x100:
+       * 2 levels spent 40 % of each iteration in the band factor and solves) */
+      double apply = 2.0 * (dim == 3 ? 576 : 64) * M->n[0] * M->n[1] * (dim == 3 ? M->n[2] : 1);
+      if ((n * kd * kd < 3e8 && 4 * n * kd <= apply) || n < 2000)
         return L + 1;
     }
   return MAX_LEVELS - 1;
