@@ -153,7 +153,10 @@ TbFeModel  *tb_fe_localize             (const TbFeSolver *whole, const TbBox *vo
 gboolean    tb_fe_export_ccx           (const TbFeModel *model, const char *path, int n_bins, GError **error);
 
 /* The function table behind the solver: the CPU code fills it; a CUDA or PETSc path can fill
- * another and pass it in TbFeSettings.ops. Level 0 is the fine grid; vectors are the level's DOFs. */
+ * another and pass it in TbFeSettings.ops. Level 0 is the fine grid, whose vectors are the model's
+ * DOFs (node*dim + component); coarser levels' vectors are whatever layout the table chooses, of
+ * n_dofs(level) entries (the CPU table stores them component by component with zero guard entries),
+ * and only the table's own functions read them. */
 typedef struct _TbFeHierarchy TbFeHierarchy;
 struct _TbFeOps {
   const char *name;
