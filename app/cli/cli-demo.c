@@ -112,7 +112,9 @@ step_topopt (DemoContext *ctx, GError **error)
   /* the localized model needs the whole bone's FE: coarsened, it fits a laptop's memory and time */
   g_ptr_array_add (a, ctx->quick ? "--coarsen=4" : "--coarsen=2");
   g_ptr_array_add (a, ctx->quick ? "--upscale=2" : "--upscale=4");
-  g_ptr_array_add (a, ctx->quick ? "--iterations=3" : "--iterations=30");
+  /* 50: the projection sharpens in steps of 10 iterations and the last 10 restore the constraints
+   * (30 ended with g_bw +0.014; 50 meets every constraint) */
+  g_ptr_array_add (a, ctx->quick ? "--iterations=3" : "--iterations=50");
   g_ptr_array_add (a, "--output");
   g_ptr_array_add (a, out);
   g_ptr_array_add (a, "--history");

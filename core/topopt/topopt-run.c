@@ -677,9 +677,10 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
   /* the bone problem sharpens only when the BMD constraints hold: each doubling moves xPhys and costs
    * MMA some iterations to restore them, and they must hold at the end (the black-and-white one needs
    * the sharpening to be met at all) */
-  gboolean may_sharpen = TRUE;
+  /* ... and not in the last 10 iterations, which are left to MMA to restore them */
+  gboolean may_sharpen = run->bone == NULL || run->iteration + 10 <= s->max_iterations;
   for (int i = 0; run->bone != NULL && i < run->bone->n_levels; i++)
-    may_sharpen &= run->g[i] / constraint_scale (run, i) <= 1e-3;
+    may_sharpen &= run->g[i] / constraint_scale (run, i) <= 0.1;  /* within 10 % of eps1 */
   if (!beta_final && may_sharpen && (run->beta_since >= s->beta_every || change < s->tol))
     {
       run->beta = MIN (2 * run->beta, s->beta_max);
