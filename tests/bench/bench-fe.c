@@ -79,7 +79,8 @@ run_solve (TbFeModel *m, double rtol)
     s.coarse = TB_FE_COARSE_REDISCRETIZED;
   if (g_getenv ("TB_BENCH_SMOOTH_STEPS") != NULL)
     s.smooth_steps = atoi (g_getenv ("TB_BENCH_SMOOTH_STEPS"));
-  s.verbose = g_getenv ("TB_BENCH_VERBOSE") != NULL;
+  if (g_getenv ("TB_BENCH_VERBOSE") != NULL)
+    s.verbose = TRUE;  /* TB_FE_VERBOSE (tb_fe_settings_init) works too */
   s.island_modes = g_getenv ("TB_BENCH_NO_ISLANDS") == NULL;
   g_autoptr(GError) error = NULL;
   gint64 t0 = g_get_monotonic_time ();
