@@ -157,7 +157,7 @@ cmp_member (gconstpointer a, gconstpointer b)
 
 /* E = Z^T A Z over all pieces at once (coupled where pieces share nodes), factored densely */
 static void
-assemble_dense (TbFeIslands *I, gsize n_nodes)
+assemble_dense (TbFeIslands *I)
 {
   int dim = I->dim, nm = I->nm;
   guint ni = I->islands->len;
@@ -205,7 +205,6 @@ assemble_dense (TbFeIslands *I, gsize n_nodes)
         }
     }
   g_array_free (mem, TRUE);
-  (void) n_nodes;
   /* symmetrize the rounding, then factor; on failure keep the block-diagonal form */
   for (gsize a = 0; a < nc; a++)
     for (gsize b = a + 1; b < nc; b++)
@@ -436,7 +435,7 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
         }
     }
   I->tmp = g_new (double, m->n_dofs);
-  assemble_dense (I, m->n_nodes);
+  assemble_dense (I);
   return I;
 }
 

@@ -18,61 +18,35 @@
 
 /* ---- portable rows ---- */
 
-/* One row of elements (ey, ez), ex = ex0..nx-1: y += E_e K0 x_e. K0 is symmetric, so column q of K0
- * is row q: accumulating columns keeps 24 independent sums. */
-static void
-row_3d_scalar (const double *K0, const double *E, const gsize off[8], gsize base, int ex0, int nx,
-               const double *x, double *y)
+/* One row of elements (ey, ez), ex = ex0..nx-1: y += E_e K0 x_e, for dim 2 (quad4) or 3 (hex8), a
+ * constant at each call so the loops unroll. K0 is symmetric, so column q of K0 is row q: accumulating
+ * columns keeps nke independent sums. */
+static inline __attribute__ ((always_inline)) void
+row_scalar (const int dim, const double *K0, const double *E, const gsize off[8], gsize base, int ex0, int nx,
+            const double *x, double *y)
 {
+  const int nen = dim == 3 ? 8 : 4, nke = nen * dim;
   base += ex0;
   for (int ex = ex0; ex < nx; ex++, base++)
     {
       if (E[ex] == 0)
         continue;  /* empty space (Emin = 0 outside a bone): no stiffness, no work */
       double xe[24], ye[24];
-      for (int b = 0; b < 8; b++)
-        for (int c = 0; c < 3; c++)
-          xe[b * 3 + c] = x[(base + off[b]) * 3 + c];
-      for (int r = 0; r < 24; r++)
+      for (int b = 0; b < nen; b++)
+        for (int c = 0; c < dim; c++)
+          xe[b * dim + c] = x[(base + off[b]) * dim + c];
+      for (int r = 0; r < nke; r++)
         ye[r] = 0;
-      for (int q = 0; q < 24; q++)
+      for (int q = 0; q < nke; q++)
         {
-          const double xq = xe[q], *col = K0 + q * 24;
-          for (int r = 0; r < 24; r++)
+          const double xq = xe[q], *col = K0 + q * nke;
+          for (int r = 0; r < nke; r++)
             ye[r] += col[r] * xq;
         }
       const double Ee = E[ex];
-      for (int b = 0; b < 8; b++)
-        for (int c = 0; c < 3; c++)
-          y[(base + off[b]) * 3 + c] += Ee * ye[b * 3 + c];
-    }
-}
-
-static void
-row_2d_scalar (const double *K0, const double *E, const gsize off[8], gsize base, int ex0, int nx,
-               const double *x, double *y)
-{
-  base += ex0;
-  for (int ex = ex0; ex < nx; ex++, base++)
-    {
-      if (E[ex] == 0)
-        continue;
-      double xe[8], ye[8];
-      for (int b = 0; b < 4; b++)
-        for (int c = 0; c < 2; c++)
-          xe[b * 2 + c] = x[(base + off[b]) * 2 + c];
-      for (int r = 0; r < 8; r++)
-        ye[r] = 0;
-      for (int q = 0; q < 8; q++)
-        {
-          const double xq = xe[q], *col = K0 + q * 8;
-          for (int r = 0; r < 8; r++)
-            ye[r] += col[r] * xq;
-        }
-      const double Ee = E[ex];
-      for (int b = 0; b < 4; b++)
-        for (int c = 0; c < 2; c++)
-          y[(base + off[b]) * 2 + c] += Ee * ye[b * 2 + c];
+      for (int b = 0; b < nen; b++)
+        for (int c = 0; c < dim; c++)
+          y[(base + off[b]) * dim + c] += Ee * ye[b * dim + c];
     }
 }
 
@@ -301,9 +275,9 @@ tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double
                                       : row_2d_avx512 (m->K0, Er, off, base, nx, x, y);
 #endif
                     if (dim == 3)
-                      row_3d_scalar (m->K0, Er, off, base, done, nx, x, y);
+                      row_scalar (3, m->K0, Er, off, base, done, nx, x, y);
                     else
-                      row_2d_scalar (m->K0, Er, off, base, done, nx, x, y);
+                      row_scalar (2, m->K0, Er, off, base, done, nx, x, y);
                   }
               }
           }

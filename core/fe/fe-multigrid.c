@@ -481,19 +481,29 @@ add_springs (TbFeHierarchy *H)
     }
 }
 
+/* The coarsest level's band ordering: nodes numbered along the shortest axes first (ax, fastest
+ * first), since the two fastest axes set the bandwidth; returns that bandwidth kd (in DOFs). */
+static int
+band_order (int dim, const int nn[3], int ax[3])
+{
+  ax[0] = 0; ax[1] = 1; ax[2] = 2;
+  for (int a = 0; a < dim; a++)
+    for (int b = a + 1; b < dim; b++)
+      if (nn[ax[b]] < nn[ax[a]])
+        {
+          int t = ax[a]; ax[a] = ax[b]; ax[b] = t;
+        }
+  gsize maxoff = 1 + (gsize) nn[ax[0]] + (dim == 3 ? (gsize) nn[ax[0]] * nn[ax[1]] : 0);
+  return (int) (dim * maxoff + dim - 1);
+}
+
 static gboolean
 factor_coarsest (TbFeHierarchy *H, GError **error)
 {
   Level *L = &H->lv[H->nl - 1];
   int dim = H->dim;
-  /* number the nodes along the shortest axes first: the bandwidth is set by the two fastest axes */
-  int ax[3] = { 0, 1, 2 };
-  for (int a = 0; a < dim; a++)
-    for (int b = a + 1; b < dim; b++)
-      if (L->nn[ax[b]] < L->nn[ax[a]])
-        {
-          int t = ax[a]; ax[a] = ax[b]; ax[b] = t;
-        }
+  int ax[3];
+  int kd = band_order (dim, L->nn, ax);
   g_free (L->bnode);
   L->bnode = g_new (gsize, L->n_nodes);
   for (int k = 0; k < L->nn[2]; k++)
@@ -504,8 +514,6 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
           L->bnode[lnode (L, i, j, k)] = (gsize) ijk[ax[0]]
             + (gsize) L->nn[ax[0]] * ((gsize) ijk[ax[1]] + (gsize) L->nn[ax[1]] * (gsize) ijk[ax[2]]);
         }
-  gsize maxoff = 1 + L->nn[ax[0]] + (dim == 3 ? (gsize) L->nn[ax[0]] * L->nn[ax[1]] : 0);
-  int kd = (int) (dim * maxoff + dim - 1);
   int n = (int) (L->n_nodes * dim), ld = kd + 1;
   L->kd = kd;
   g_free (L->band);
@@ -643,6 +651,17 @@ estimate_lmax (TbFeHierarchy *H, int l)
   return lam;
 }
 
+/* r = b - A x on level l */
+static void
+residual (TbFeHierarchy *H, int l, const double *b, const double *x, double *r)
+{
+  const gsize n = H->lv[l].n_dofs;
+  cpu_apply (H, l, x, r);
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+  for (gsize q = 0; q < n; q++)
+    r[q] = b[q] - r[q];
+}
+
 static void
 cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_guess)
 {
@@ -656,22 +675,16 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
       for (int it = 0; it < steps; it++)
         {
           if (zero_guess && it == 0)
-            memcpy (r, b, sizeof (double) * n);
-          else
             {
-              cpu_apply (H, l, x, r);
-        #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
-                r[q] = b[q] - r[q];
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+              for (gsize q = 0; q < n; q++)
+                x[q] = om * L->dinv[q] * b[q];
+              continue;
             }
-          if (zero_guess && it == 0)
-      #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
-              x[q] = om * L->dinv[q] * r[q];
-          else
-      #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
-              x[q] += om * L->dinv[q] * r[q];
+          residual (H, l, b, x, r);
+#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
+          for (gsize q = 0; q < n; q++)
+            x[q] += om * L->dinv[q] * r[q];
         }
       return;
     }
@@ -685,12 +698,7 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
       memset (x, 0, sizeof (double) * n);
     }
   else
-    {
-      cpu_apply (H, l, x, r);
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
-        r[q] = b[q] - r[q];
-    }
+    residual (H, l, b, x, r);
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
   for (gsize q = 0; q < n; q++)
     d[q] = L->dinv[q] * r[q] / theta;
@@ -701,10 +709,7 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
         x[q] += d[q];
       if (it == steps - 1)
         break;
-      cpu_apply (H, l, x, r);
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
-        r[q] = b[q] - r[q];
+      residual (H, l, b, x, r);
       double rho = 1.0 / (2.0 * sigma - rho_old);
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize q = 0; q < n; q++)
@@ -848,7 +853,8 @@ fine_diagonal (TbFeHierarchy *H)
       /* a DOF with no stiffness at all (Emin = 0 and only empty elements) is held at zero */
       L->fixed[d] = M->fixed[d] || !(dg > 0);
       L->dinv[d] = L->fixed[d] ? 0.0 : 1.0 / dg;
-    }  make_fixed_list (L);
+    }
+  make_fixed_list (L);
 }
 
 /* bound on lambda_max(D^-1 A) on the fine level: max eigenvalue of diag(K0)^-1 K0 (element-by-element) */
@@ -865,6 +871,27 @@ element_bound (TbFeHierarchy *H)
   return w[nke - 1];
 }
 
+/* A (float, [s][c1][c2][node]) from the double stencil built node-major, which is then freed;
+ * transposed in blocks of nodes so that each block's rows are read once from cache */
+static void
+store_float_stencil (TbFeHierarchy *H, Level *L)
+{
+  const int nsc = H->S * H->dim * H->dim;
+  const gsize blk = 64, nblk = (L->n_nodes + blk - 1) / blk;
+#pragma omp parallel for schedule(static) num_threads(H->nt)
+  for (gsize b = 0; b < nblk; b++)
+    {
+      gsize n0 = b * blk, n1 = MIN (n0 + blk, L->n_nodes);
+      for (int sc = 0; sc < nsc; sc++)
+        {
+          float *a = L->A + (gsize) sc * L->n_nodes;
+          for (gsize n = n0; n < n1; n++)
+            a[n] = (float) L->Ad[n * nsc + sc];
+        }
+    }
+  g_clear_pointer (&L->Ad, g_free);
+}
+
 static gboolean
 cpu_update (TbFeHierarchy *H, GError **error)
 {
@@ -879,28 +906,9 @@ cpu_update (TbFeHierarchy *H, GError **error)
     return FALSE;
   for (int l = 1; l < H->nl; l++)
     {
-      Level *L = &H->lv[l];
-      gsize na = L->n_nodes * H->S * H->dim * H->dim;
-      const int dim = H->dim, S = H->S;
-      (void) na;
-      const int nsc = S * dim * dim;
-      const gsize blk = 64, nblk = (L->n_nodes + blk - 1) / blk;
-      /* transpose in blocks of nodes: each block's rows are read once from cache */
-#pragma omp parallel for schedule(static) num_threads(H->nt)
-      for (gsize b = 0; b < nblk; b++)
-        {
-          gsize n0 = b * blk, n1 = MIN (n0 + blk, L->n_nodes);
-          for (int sc = 0; sc < nsc; sc++)
-            {
-              float *a = L->A + (gsize) sc * L->n_nodes;
-              for (gsize n = n0; n < n1; n++)
-                a[n] = (float) L->Ad[n * nsc + sc];
-            }
-        }
-      g_clear_pointer (&L->Ad, g_free);
+      store_float_stencil (H, &H->lv[l]);
+      make_fixed_list (&H->lv[l]);   /* level 0's is made by fine_diagonal */
     }
-  for (int l = 0; l < H->nl; l++)
-    make_fixed_list (&H->lv[l]);
   for (int l = 0; l < H->nl - 1; l++)
     {
       H->lv[l].lmax = estimate_lmax (H, l);
@@ -918,7 +926,7 @@ auto_levels (const TbFeModel *M)
   int dim = M->dim;
   for (int L = 1; L < MAX_LEVELS - 1; L++)
     {
-      double nn[3] = { 1, 1, 1 };
+      int nn[3] = { 1, 1, 1 };
       gboolean can = TRUE;
       for (int a = 0; a < dim; a++)
         {
@@ -928,16 +936,9 @@ auto_levels (const TbFeModel *M)
           if (pad < 1)
             can = FALSE;
         }
-      double n = nn[0] * nn[1] * nn[2] * dim;
-      /* the band ordering puts the shortest axes first */
-      double a0 = MIN (nn[0], nn[1]), a1 = MAX (nn[0], nn[1]);
-      if (dim == 3)
-        {
-          double lo = MIN (a0, nn[2]), hi = MAX (a1, nn[2]);
-          a1 = nn[0] + nn[1] + nn[2] - lo - hi;
-          a0 = lo;
-        }
-      double kd = dim * (1 + a0 + (dim == 3 ? a0 * a1 : 0));
+      double n = (double) nn[0] * nn[1] * nn[2] * dim;
+      int ax[3];
+      double kd = band_order (dim, nn, ax) - (dim - 1);  /* the estimate this rule was tuned with */
       if (!can)
         return L;
       /* the fewest levels whose coarsest factor (n kd^2 flops) stays near 0.1 s and whose band solve

@@ -39,5 +39,6 @@ tb_topopt_oc_update (gsize n, const double *x, const double *dc, const double *d
         l1 = lmid;
       else
         l2 = lmid;
-    }  g_free (q);
+    }
+  g_free (q);
 }

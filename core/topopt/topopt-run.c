@@ -674,13 +674,12 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
   /* stopping and beta continuation */
   run->beta_since++;
   gboolean beta_final = run->beta == 0 || run->beta >= s->beta_max;
-  /* the bone problem sharpens only when the BMD constraints hold: each doubling moves xPhys and costs
-   * MMA some iterations to restore them, and they must hold at the end (the black-and-white one needs
-   * the sharpening to be met at all) */
-  /* ... and not in the last 10 iterations, which are left to MMA to restore them */
+  /* the bone problem sharpens only while the BMD constraints are within 10 % of eps1, and not in the
+   * last 10 iterations: each doubling moves xPhys and costs MMA some iterations to restore them, and
+   * they must hold at the end (the black-and-white one needs the sharpening to be met at all) */
   gboolean may_sharpen = run->bone == NULL || run->iteration + 10 <= s->max_iterations;
   for (int i = 0; run->bone != NULL && i < run->bone->n_levels; i++)
-    may_sharpen &= run->g[i] / constraint_scale (run, i) <= 0.1;  /* within 10 % of eps1 */
+    may_sharpen &= run->g[i] / constraint_scale (run, i) <= 0.1;
   if (!beta_final && may_sharpen && (run->beta_since >= s->beta_every || change < s->tol))
     {
       run->beta = MIN (2 * run->beta, s->beta_max);
