@@ -4,7 +4,8 @@
  * (E_void/E_solid down to 1e-9) has six rigid-body modes of near-zero energy. A geometric coarse grid
  * cannot represent them when the piece is smaller than a coarse cell, and CG then spends hundreds of
  * iterations on them. We find the stiff connected components (elements with E >= 1e-3 E_max, joined
- * through shared nodes) that hold no support, take their rigid-body modes Z, and wrap the multigrid
+ * through shared faces, so a part hinged to the rest along an edge or at a corner is a piece of its own)
+ * that hold no support, take their rigid-body modes Z, and wrap the multigrid
  * cycle M in the balancing preconditioner (Mandel 1993; Tang et al. 2009, "BNN"):
  *     P = Q + (I - Q A) M (I - A Q),   Q = Z E^-1 Z^T,   E = blockdiag(Z_i^T A Z_i)
  * which is symmetric positive definite for any SPD M. Z and A Z are sparse (a piece and its halo).
@@ -32,7 +33,8 @@ typedef struct {
 struct _TbFeIslands {
   int dim, nm;
   GArray *islands;     /* Island */
-  double *tmp;
+  double *tmp;         /* cap vectors */
+  int cap;
   double *Ed;          /* the whole E, Cholesky factor (lower, column-major), or NULL */
 };
 
@@ -435,6 +437,7 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
         }
     }
   I->tmp = g_new (double, m->n_dofs);
+  I->cap = 1;
   assemble_dense (I);
   return I;
 }
@@ -494,24 +497,36 @@ expand (const TbFeIslands *I, const double *coef, gboolean use_az, double sign, 
     }
 }
 
-/* z = Q r + (I - Q A) M (I - A Q) r, with M the multigrid cycle */
+/* z = Q r + (I - Q A) M (I - A Q) r, with M the multigrid cycle, for nv vectors (n_dofs each) */
 void
-tb_fe_islands_precondition (TbFeIslands *I, gsize n_dofs, const double *r, double *z,
-                            void (*M) (gpointer, const double *, double *), gpointer data)
+tb_fe_islands_precondition (TbFeIslands *I, gsize n_dofs, int nv, const double *r, double *z,
+                            void (*M) (gpointer, int, const double *, double *), gpointer data)
 {
   if (I == NULL || I->islands->len == 0)
     {
-      M (data, r, z);
+      M (data, nv, r, z);
       return;
     }
   gsize nc = (gsize) I->islands->len * I->nm;
-  g_autofree double *c0 = g_new (double, nc), *c1 = g_new (double, nc);
-  project (I, r, FALSE, c0);                 /* c0 = E^-1 Z^T r */
-  memcpy (I->tmp, r, n_dofs * sizeof (double));
-  expand (I, c0, TRUE, -1.0, I->tmp);        /* r1 = r - A Z c0 */
-  M (data, I->tmp, z);                       /* v = M r1 */
-  project (I, z, TRUE, c1);                  /* c1 = E^-1 (AZ)^T v */
-  for (gsize q = 0; q < nc; q++)
-    c1[q] = c0[q] - c1[q];
-  expand (I, c1, FALSE, 1.0, z);             /* z = v + Z (c0 - c1) */
+  g_autofree double *c0 = g_new (double, nc * nv), *c1 = g_new (double, nc);
+  if (I->cap < nv)
+    {
+      g_free (I->tmp);
+      I->tmp = g_new (double, n_dofs * nv);
+      I->cap = nv;
+    }
+  memcpy (I->tmp, r, n_dofs * nv * sizeof (double));
+  for (int v = 0; v < nv; v++)
+    {
+      project (I, r + v * n_dofs, FALSE, c0 + v * nc);           /* c0 = E^-1 Z^T r */
+      expand (I, c0 + v * nc, TRUE, -1.0, I->tmp + v * n_dofs);  /* r1 = r - A Z c0 */
+    }
+  M (data, nv, I->tmp, z);                                      /* v = M r1 */
+  for (int v = 0; v < nv; v++)
+    {
+      project (I, z + v * n_dofs, TRUE, c1);                     /* c1 = E^-1 (AZ)^T v */
+      for (gsize q = 0; q < nc; q++)
+        c1[q] = c0[v * nc + q] - c1[q];
+      expand (I, c1, FALSE, 1.0, z + v * n_dofs);                 /* z = v + Z (c0 - c1) */
+    }
 }

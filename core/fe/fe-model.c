@@ -13,10 +13,12 @@ tb_fe_model_estimate_memory (int nx, int ny, int nz, int n_load_cases)
   guint64 nodes = (guint64) (nx + 1) * (ny + 1) * (dim == 3 ? nz + 1 : 1);
   guint64 dofs = nodes * dim, els = (guint64) nx * ny * MAX (nz, 1);
   guint64 cases = MAX (n_load_cases, 1);
-  /* fine: ~14 work vectors, u/f/prescribed per case, rho + E per element, flags;
-   * level 1 stencil: nodes/2^dim * (3^dim * dim^2) doubles, the rest of the hierarchy ~1/7 more */
+  /* fine: ~12 work vectors, u/f/prescribed per case, rho + E per element, flags;
+   * level 1 stencil: nodes/2^dim * (3^dim * dim^2) floats, summed in doubles while it is built, the rest
+   * of the hierarchy ~1/7 more. Load cases solved together need ~10 more fine vectors each, but the
+   * solver batches only as many as the memory left allows (fe-solver.c, batch_size). */
   guint64 coarse = nodes / (dim == 3 ? 8 : 4) * (dim == 3 ? 243 : 36) * 8;
-  return dofs * (14 * 8 + 1) + cases * dofs * 24 + els * 12 + coarse * 8 / 7;
+  return dofs * (12 * 8 + 1) + cases * dofs * 24 + els * 12 + coarse * 8 / 7;
 }
 
 TbFeModel *

@@ -42,7 +42,8 @@ typedef struct {
   double *dinv;
   guint8 *fixed;
   double lmax;
-  double *b, *x, *r, *t1, *t2;
+  double *t1, *t2;    /* work vectors for cap right-hand sides */
+  int cap;
   gsize *fixed_list;  /* indices d with fixed[d] (guards included) */
   gsize n_fixed;
   double *eig;        /* last power-iteration vector (warm start after a density change) */
@@ -176,20 +177,23 @@ scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
 /* y = A x on a coarse level, row by row: for each neighbour and component pair one unit-stride
  * multiply-add over the row (entries towards missing neighbours are zero; the guards keep the shifted
  * reads inside the vector). */
+/* y = A x for nv vectors (stride n_dofs): the stencil, the level's largest array, is read once for all
+ * of them; this is where solving the load cases together pays (the apply is memory-bound) */
 static void
-stencil_apply (TbFeHierarchy *H, Level *L, const double *x, double *y)
+stencil_apply (TbFeHierarchy *H, Level *L, int nv, const double *x, double *y)
 {
   const int dim = H->dim, S = H->S;
   const int nx = L->nn[0], ny = L->nn[1], nz = L->nn[2];
+  const gsize nd = L->n_dofs;
 #pragma omp parallel num_threads(H->nt)
   {
-    double *acc = g_new (double, (gsize) dim * nx);
+    double *acc = g_new (double, (gsize) dim * nx * nv);
 #pragma omp for collapse(2) schedule(static)
     for (int k = 0; k < nz; k++)
       for (int j = 0; j < ny; j++)
         {
           gsize n0 = lnode (L, 0, j, k);
-          memset (acc, 0, sizeof (double) * dim * nx);
+          memset (acc, 0, sizeof (double) * dim * nx * nv);
           for (int s = 0; s < S; s++)
             {
               int dx = s % 3 - 1, dy = (s / 3) % 3 - 1, dz = dim == 3 ? s / 9 - 1 : 0;
@@ -200,30 +204,50 @@ stencil_apply (TbFeHierarchy *H, Level *L, const double *x, double *y)
                 for (int c2 = 0; c2 < dim; c2++)
                   {
                     const float *restrict a = L->A + aidx (L, n0, s, c1, c2, dim);
-                    const double *restrict xs = x + (gssize) vidx (L, n0, c2, dim) + o;
-                    double *restrict ac = acc + (gsize) c1 * nx;
+                    for (int v = 0; v < nv; v++)
+                      {
+                        const double *restrict xs = x + v * nd + (gssize) vidx (L, n0, c2, dim) + o;
+                        double *restrict ac = acc + ((gsize) v * dim + c1) * nx;
 #pragma omp simd
-                    for (int i = 0; i < nx; i++)
-                      ac[i] += (double) a[i] * xs[i];
+                        for (int i = 0; i < nx; i++)
+                          ac[i] += (double) a[i] * xs[i];
+                      }
                   }
             }
-          for (int c = 0; c < dim; c++)
-            memcpy (y + vidx (L, n0, c, dim), acc + (gsize) c * nx, sizeof (double) * nx);
+          for (int v = 0; v < nv; v++)
+            for (int c = 0; c < dim; c++)
+              memcpy (y + v * nd + vidx (L, n0, c, dim), acc + ((gsize) v * dim + c) * nx, sizeof (double) * nx);
         }
     g_free (acc);
   }
 }
 
 static void
-cpu_apply (TbFeHierarchy *H, int l, const double *x, double *y)
+cpu_apply (TbFeHierarchy *H, int l, int nv, const double *x, double *y)
 {
   Level *L = &H->lv[l];
+  const gsize nd = L->n_dofs;
   if (l == 0)
-    tb_fe_apply_kernel (H->model, H->E, x, y, H->nt);
+    for (int v = 0; v < nv; v++)  /* the element kernel is compute-bound: nothing to share */
+      tb_fe_apply_kernel (H->model, H->E, x + v * nd, y + v * nd, H->nt);
   else
-    stencil_apply (H, L, x, y);
-  for (gsize q = 0; q < L->n_fixed; q++)
-    y[L->fixed_list[q]] = x[L->fixed_list[q]];
+    stencil_apply (H, L, nv, x, y);
+  for (int v = 0; v < nv; v++)
+    for (gsize q = 0; q < L->n_fixed; q++)
+      y[v * nd + L->fixed_list[q]] = x[v * nd + L->fixed_list[q]];
+}
+
+/* the level's work vectors hold nv right-hand sides */
+static void
+level_reserve (Level *L, int nv)
+{
+  if (L->cap >= nv)
+    return;
+  g_free (L->t1);
+  g_free (L->t2);
+  L->t1 = g_new0 (double, L->n_dofs * nv);
+  L->t2 = g_new0 (double, L->n_dofs * nv);
+  L->cap = nv;
 }
 
 /* ---- building the coarse levels ---- */
@@ -243,11 +267,7 @@ level_alloc (TbFeHierarchy *H, Level *L, gboolean stencil)
     }
   L->dinv = g_new0 (double, L->n_dofs);
   L->fixed = g_new0 (guint8, L->n_dofs);
-  L->b = g_new0 (double, L->n_dofs);
-  L->x = g_new0 (double, L->n_dofs);
-  L->r = g_new0 (double, L->n_dofs);
-  L->t1 = g_new0 (double, L->n_dofs);
-  L->t2 = g_new0 (double, L->n_dofs);
+  level_reserve (L, 1);
 }
 
 static void
@@ -255,7 +275,7 @@ level_clear (Level *L)
 {
   g_free (L->A); g_free (L->Ad); g_free (L->cells); g_free (L->dinv); g_free (L->fixed);
   g_free (L->fixed_list); g_free (L->eig);
-  g_free (L->b); g_free (L->x); g_free (L->r); g_free (L->t1); g_free (L->t2); g_free (L->band); g_free (L->bnode);
+  g_free (L->t1); g_free (L->t2); g_free (L->band); g_free (L->bnode);
   memset (L, 0, sizeof *L);
 }
 
@@ -560,24 +580,28 @@ factor_coarsest (TbFeHierarchy *H, GError **error)
   return TRUE;
 }
 
+/* nv right-hand sides in one banded solve (the factor is read once for all) */
 static void
-cpu_coarse_solve (TbFeHierarchy *H, const double *b, double *x)
+cpu_coarse_solve (TbFeHierarchy *H, int nv, const double *b, double *x)
 {
   Level *L = &H->lv[H->nl - 1];
   int dim = H->dim;
-  gsize n = L->n_nodes * dim;
-  double *t = L->t1;  /* the band solve numbers DOFs node-major */
-  for (gsize q = 0; q < L->n_nodes; q++)
-    for (int c = 0; c < dim; c++)
-      t[L->bnode[q] * dim + c] = b[vidx (L, q, c, dim)];
-  LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'U', (int) n, L->kd, 1, L->band, L->kd + 1, t, (int) n);
-  memset (x, 0, sizeof (double) * L->n_dofs);
-  for (gsize q = 0; q < L->n_nodes; q++)
-    for (int c = 0; c < dim; c++)
-      {
-        gsize d = vidx (L, q, c, dim);
-        x[d] = L->fixed[d] ? 0.0 : t[L->bnode[q] * dim + c];
-      }
+  gsize n = L->n_nodes * dim, nd = L->n_dofs;
+  level_reserve (L, nv);
+  double *t = L->t1;  /* the band solve numbers DOFs node-major; n <= n_dofs, so nv columns fit */
+  for (int v = 0; v < nv; v++)
+    for (gsize q = 0; q < L->n_nodes; q++)
+      for (int c = 0; c < dim; c++)
+        t[v * n + L->bnode[q] * dim + c] = b[v * nd + vidx (L, q, c, dim)];
+  LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'U', (int) n, L->kd, nv, L->band, L->kd + 1, t, (int) n);
+  memset (x, 0, sizeof (double) * nd * nv);
+  for (int v = 0; v < nv; v++)
+    for (gsize q = 0; q < L->n_nodes; q++)
+      for (int c = 0; c < dim; c++)
+        {
+          gsize d = vidx (L, q, c, dim);
+          x[v * nd + d] = L->fixed[d] ? 0.0 : t[v * n + L->bnode[q] * dim + c];
+        }
 }
 
 /* ---- smoothing ---- */
@@ -629,7 +653,7 @@ estimate_lmax (TbFeHierarchy *H, int l)
 #pragma omp parallel for simd reduction(+:nv) schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize d = 0; d < n; d++)
         nv += v[d] * v[d] / (L->dinv[d] > 0 ? L->dinv[d] : 1);
-      cpu_apply (H, l, v, w);
+      cpu_apply (H, l, 1, v, w);
 #pragma omp parallel for simd reduction(+:vw) schedule(static) num_threads(H->nt) if (n > 50000)
       for (gsize d = 0; d < n; d++)
         vw += L->fixed[d] ? 0.0 : v[d] * w[d];
@@ -651,23 +675,29 @@ estimate_lmax (TbFeHierarchy *H, int l)
   return lam;
 }
 
-/* r = b - A x on level l */
+/* r = b - A x on level l, nv vectors */
 static void
-residual (TbFeHierarchy *H, int l, const double *b, const double *x, double *r)
+residual (TbFeHierarchy *H, int l, int nv, const double *b, const double *x, double *r)
 {
-  const gsize n = H->lv[l].n_dofs;
-  cpu_apply (H, l, x, r);
+  const gsize n = H->lv[l].n_dofs * nv;
+  cpu_apply (H, l, nv, x, r);
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
   for (gsize q = 0; q < n; q++)
     r[q] = b[q] - r[q];
 }
 
+/* loops over nv vectors of a level: entry q of vector v is [v * nd + q]; the per-DOF data (dinv) is
+ * shared, so the loop runs vector by vector */
+#define FOR_VECTORS(nv, nd) for (gsize v0 = 0; v0 < (gsize) (nv) * (nd); v0 += (nd))
+
 static void
-cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_guess)
+cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolean zero_guess)
 {
   Level *L = &H->lv[l];
-  gsize n = L->n_dofs;
+  const gsize n = L->n_dofs;
+  level_reserve (L, nv);
   double *r = L->t1, *d = L->t2;
+  const double *dinv = L->dinv;
   int steps = MAX (H->s.smooth_steps, 1);
   if (H->s.smoother == TB_FE_SMOOTHER_JACOBI)
     {
@@ -676,15 +706,17 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
         {
           if (zero_guess && it == 0)
             {
+              FOR_VECTORS (nv, n)
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-              for (gsize q = 0; q < n; q++)
-                x[q] = om * L->dinv[q] * b[q];
+                for (gsize q = 0; q < n; q++)
+                  x[v0 + q] = om * dinv[q] * b[v0 + q];
               continue;
             }
-          residual (H, l, b, x, r);
+          residual (H, l, nv, b, x, r);
+          FOR_VECTORS (nv, n)
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-          for (gsize q = 0; q < n; q++)
-            x[q] += om * L->dinv[q] * r[q];
+            for (gsize q = 0; q < n; q++)
+              x[v0 + q] += om * dinv[q] * r[v0 + q];
         }
       return;
     }
@@ -694,26 +726,28 @@ cpu_smooth (TbFeHierarchy *H, int l, const double *b, double *x, gboolean zero_g
   double rho_old = 1.0 / sigma;
   if (zero_guess)
     {
-      memcpy (r, b, sizeof (double) * n);
-      memset (x, 0, sizeof (double) * n);
+      memcpy (r, b, sizeof (double) * n * nv);
+      memset (x, 0, sizeof (double) * n * nv);
     }
   else
-    residual (H, l, b, x, r);
+    residual (H, l, nv, b, x, r);
+  FOR_VECTORS (nv, n)
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-  for (gsize q = 0; q < n; q++)
-    d[q] = L->dinv[q] * r[q] / theta;
+    for (gsize q = 0; q < n; q++)
+      d[v0 + q] = dinv[q] * r[v0 + q] / theta;
   for (int it = 0; it < steps; it++)
     {
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
+      for (gsize q = 0; q < n * nv; q++)
         x[q] += d[q];
       if (it == steps - 1)
         break;
-      residual (H, l, b, x, r);
+      residual (H, l, nv, b, x, r);
       double rho = 1.0 / (2.0 * sigma - rho_old);
+      FOR_VECTORS (nv, n)
 #pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n; q++)
-        d[q] = rho * rho_old * d[q] + 2.0 * rho / delta * L->dinv[q] * r[q];
+        for (gsize q = 0; q < n; q++)
+          d[v0 + q] = rho * rho_old * d[v0 + q] + 2.0 * rho / delta * dinv[q] * r[v0 + q];
       rho_old = rho;
     }
 }
@@ -732,7 +766,7 @@ layout (const Level *L, int dim, gsize base[3], gsize *sn)
 /* x += P e on the free fine DOFs; trilinear P, done row by row: a fine row (j, k) takes its values
  * from up to four coarse rows, and along the row even nodes copy a coarse node, odd ones average two. */
 static void
-cpu_prolong_add (TbFeHierarchy *H, int f, const double *e, double *x)
+prolong_add1 (TbFeHierarchy *H, int f, const double *e, double *x)
 {
   Level *F = &H->lv[f], *C = &H->lv[f + 1];
   const int dim = H->dim, fnx = F->nn[0];
@@ -776,7 +810,7 @@ cpu_prolong_add (TbFeHierarchy *H, int f, const double *e, double *x)
 /* rc = P^T r (free fine DOFs only, zero on fixed coarse DOFs), coarse row by coarse row: each takes the
  * nine fine rows around it with weights (1/2, 1, 1/2)^2, and along the row (1/2, 1, 1/2). */
 static void
-cpu_restrict (TbFeHierarchy *H, int f, const double *r, double *rc)
+restrict1 (TbFeHierarchy *H, int f, const double *r, double *rc)
 {
   Level *F = &H->lv[f], *C = &H->lv[f + 1];
   const int dim = H->dim, fnx = F->nn[0], cnx = C->nn[0];
@@ -828,6 +862,20 @@ cpu_restrict (TbFeHierarchy *H, int f, const double *r, double *rc)
         }
     g_free (acc);
   }
+}
+
+static void
+cpu_prolong_add (TbFeHierarchy *H, int f, int nv, const double *e, double *x)
+{
+  for (int v = 0; v < nv; v++)
+    prolong_add1 (H, f, e + v * H->lv[f + 1].n_dofs, x + v * H->lv[f].n_dofs);
+}
+
+static void
+cpu_restrict (TbFeHierarchy *H, int f, int nv, const double *r, double *rc)
+{
+  for (int v = 0; v < nv; v++)
+    restrict1 (H, f, r + v * H->lv[f].n_dofs, rc + v * H->lv[f + 1].n_dofs);
 }
 
 /* ---- setup ---- */
@@ -896,19 +944,24 @@ static gboolean
 cpu_update (TbFeHierarchy *H, GError **error)
 {
   TbFeModel *M = H->model;
+  gint64 t0 = g_get_monotonic_time ();
   g_free (H->E);
   H->E = tb_fe_model_moduli (M);
   fine_diagonal (H);
+  gint64 t1 = g_get_monotonic_time ();
   for (int l = 1; l < H->nl; l++)
     build_level (H, l);
   add_springs (H);
+  gint64 t2 = g_get_monotonic_time ();
   if (!factor_coarsest (H, error))
     return FALSE;
+  gint64 t3 = g_get_monotonic_time ();
   for (int l = 1; l < H->nl; l++)
     {
       store_float_stencil (H, &H->lv[l]);
       make_fixed_list (&H->lv[l]);   /* level 0's is made by fine_diagonal */
     }
+  gint64 t4 = g_get_monotonic_time ();
   for (int l = 0; l < H->nl - 1; l++)
     {
       H->lv[l].lmax = estimate_lmax (H, l);
@@ -917,6 +970,10 @@ cpu_update (TbFeHierarchy *H, GError **error)
     }
   if (H->nl == 1)
     H->lv[0].lmax = estimate_lmax (H, 0);
+  if (H->s.verbose)
+    g_print ("FE: hierarchy: fine diagonal %.2f ms, Galerkin levels %.2f ms, coarsest factor %.2f ms, "
+             "float stencils %.2f ms, eigenvalue estimates %.2f ms\n", (t1 - t0) / 1e3, (t2 - t1) / 1e3,
+             (t3 - t2) / 1e3, (t4 - t3) / 1e3, (g_get_monotonic_time () - t4) / 1e3);
   return TRUE;
 }
 
@@ -1032,15 +1089,17 @@ static int cpu_n_levels (TbFeHierarchy *H) { return H->nl; }
 static gsize cpu_n_dofs (TbFeHierarchy *H, int l) { return H->lv[l].n_dofs; }
 
 static void
-cpu_coarse_or_jacobi (TbFeHierarchy *H, const double *b, double *x)
+cpu_coarse_or_jacobi (TbFeHierarchy *H, int nv, const double *b, double *x)
 {
   if (H->nl == 1)
     {
-      for (gsize d = 0; d < H->lv[0].n_dofs; d++)
-        x[d] = H->lv[0].dinv[d] * b[d];
+      const gsize n = H->lv[0].n_dofs;
+      FOR_VECTORS (nv, n)
+        for (gsize d = 0; d < n; d++)
+          x[v0 + d] = H->lv[0].dinv[d] * b[v0 + d];
       return;
     }
-  cpu_coarse_solve (H, b, x);
+  cpu_coarse_solve (H, nv, b, x);
 }
 
 static const TbFeOps cpu_ops = {

@@ -56,5 +56,5 @@ typedef struct _TbFeIslands TbFeIslands;
 TbFeIslands *tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GError **error);
 void         tb_fe_islands_free (TbFeIslands *I);
 int          tb_fe_islands_count (const TbFeIslands *I);
-void         tb_fe_islands_precondition (TbFeIslands *I, gsize n_dofs, const double *r, double *z,
-                                         void (*M) (gpointer, const double *, double *), gpointer data);
+void         tb_fe_islands_precondition (TbFeIslands *I, gsize n_dofs, int nv, const double *r, double *z,
+                                         void (*M) (gpointer, int, const double *, double *), gpointer data);

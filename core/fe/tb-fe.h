@@ -98,6 +98,8 @@ typedef struct {
   gboolean verbose;         /* print settings and residual history (g_print) */
   const TbFeOps *ops;       /* NULL = the CPU table */
   gboolean island_modes;    /* deflate rigid modes of stiff parts floating in void; default TRUE */
+  int batch;                /* load cases solved together, sharing every operator pass and coarse solve;
+                             * 0 = all that fit in memory (default), 1 = one after another */
 } TbFeSettings;
 void        tb_fe_settings_init        (TbFeSettings *settings);
 char       *tb_fe_settings_describe    (const TbFeSettings *settings); /* "-ksp_type cg -pc_type mg ..." */
@@ -165,11 +167,13 @@ struct _TbFeOps {
   void     (*free)         (TbFeHierarchy *h);
   int      (*n_levels)     (TbFeHierarchy *h);
   gsize    (*n_dofs)       (TbFeHierarchy *h, int level);
-  void     (*apply)        (TbFeHierarchy *h, int level, const double *x, double *y); /* constrained A */
-  void     (*smooth)       (TbFeHierarchy *h, int level, const double *b, double *x, gboolean zero_guess);
-  void     (*restrict_)    (TbFeHierarchy *h, int fine_level, const double *fine, double *coarse);
-  void     (*prolong_add)  (TbFeHierarchy *h, int fine_level, const double *coarse, double *fine);
-  void     (*coarse_solve) (TbFeHierarchy *h, const double *b, double *x);
+  /* Every vector argument holds nv vectors one after another, each n_dofs (level) long: the load cases
+   * solved together share each pass over the operator. */
+  void     (*apply)        (TbFeHierarchy *h, int level, int nv, const double *x, double *y); /* constrained A */
+  void     (*smooth)       (TbFeHierarchy *h, int level, int nv, const double *b, double *x, gboolean zero_guess);
+  void     (*restrict_)    (TbFeHierarchy *h, int fine_level, int nv, const double *fine, double *coarse);
+  void     (*prolong_add)  (TbFeHierarchy *h, int fine_level, int nv, const double *coarse, double *fine);
+  void     (*coarse_solve) (TbFeHierarchy *h, int nv, const double *b, double *x);
 };
 const TbFeOps *tb_fe_ops_cpu           (void);
 

@@ -82,7 +82,7 @@ typedef struct {
   int beta_every;                /* double beta every this many iterations (or on convergence) */
   double tol;                    /* stop when max |x_new - x| < tol; 0.01 */
   int max_iterations;            /* VOLUME 1000 (the 88-line code has none), BONE 80 */
-  double fe_rtol;                /* CG tolerance of each FE solve; VOLUME 1e-8, BONE 1e-6 */
+  double fe_rtol;                /* CG tolerance of each FE solve; VOLUME 1e-5, BONE 1e-4 */
   /* BONE */
   int upscale;                   /* n: sub-voxels per clinical voxel per axis; 8 */
   int n_levels;                  /* BMD levels: block factors n, n/2, ... (each >= 2); 1 */

@@ -4,6 +4,7 @@
 #include "tb-test.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* a graded "bone": smooth density in [0.2, 1] with a softer pocket, deterministic */
@@ -284,6 +285,89 @@ test_reuse (void)
   g_assert_cmpfloat (en[0], >=, 0);
 }
 
+/* Load cases solved together (settings.batch = 0) give the answers of one after another (batch = 1):
+ * the same arithmetic per case, so the same iterations and displacements to rounding. The model has a
+ * piece floating in void (deflated) and cases with forces, a prescribed displacement and no load. */
+static void
+test_batch (void)
+{
+  for (int dim = 2; dim <= 3; dim++)
+    {
+      int nx = dim == 3 ? 14 : 40, ny = dim == 3 ? 12 : 34, nz = dim == 3 ? 10 : 1;
+      g_autoptr(TbFeModel) m = graded_model (nx, ny, nz);
+      gsize ne = tb_fe_model_n_elements (m);
+      g_autofree float *rho = g_memdup2 (tb_fe_model_get_density (m), ne * sizeof (float));
+      /* a void shell two elements thick around a small stiff block: a floating piece */
+      for (gsize e = 0; e < ne; e++)
+        {
+          int i = e % nx, j = (e / nx) % ny, k = e / ((gsize) nx * ny);
+          int ci = abs (i - nx / 2), cj = abs (j - ny / 2), ck = dim == 3 ? abs (k - nz / 2) : 0;
+          int c = MAX (ci, MAX (cj, ck));
+          if (c >= 2 && c <= 3)
+            rho[e] = 0;
+        }
+      g_autoptr(GError) error = NULL;
+      g_assert_true (tb_fe_model_set_density (m, rho, &error));
+      tb_fe_model_fix_plane (m, TB_AXIS_X, 0, TB_FE_XYZ);
+      int lc0 = tb_fe_model_add_load_case (m, "push", 0.5);
+      int lc1 = tb_fe_model_add_load_case (m, "pull", 0.3);
+      int lc2 = tb_fe_model_add_load_case (m, "nothing", 0.2);
+      for (int j = 0; j <= ny; j++)
+        {
+          double f0[3] = { -1, 0.2, 0 }, f1[3] = { 0, 0, 0.7 };
+          if (dim == 2)
+            f1[1] = 0.7;
+          tb_fe_model_add_force (m, lc0, tb_fe_model_node (m, nx, j, 0), f0);
+          tb_fe_model_add_force (m, lc1, tb_fe_model_node (m, nx, j, dim == 3 ? nz : 0), f1);
+        }
+      tb_fe_model_prescribe (m, lc1, tb_fe_model_node (m, 0, ny / 2, 0), 1, 0.01);
+      gsize nd = tb_fe_model_n_dofs (m);
+      g_autofree double *u_seq = g_new (double, 3 * nd);
+      TbFeCaseStats st_seq[3];
+      for (int batch = 1; batch >= 0; batch--)
+        {
+          TbFeSettings s;
+          tb_fe_settings_init (&s);
+          s.rtol = 1e-9;
+          s.batch = batch;
+          g_autoptr(TbFeSolver) S = tb_fe_solver_new (m, &s, &error);
+          g_assert_no_error (error);
+          g_assert_true (tb_fe_solve (S, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          for (int lc = 0; lc < 3; lc++)
+            {
+              TbFeCaseStats st;
+              tb_fe_solver_get_stats (S, lc, &st);
+              const double *u = tb_fe_solver_get_displacement (S, lc);
+              if (batch == 1)
+                {
+                  st_seq[lc] = st;
+                  memcpy (u_seq + lc * nd, u, nd * sizeof (double));
+                  continue;
+                }
+              double err = 0, umax = 0;
+              for (gsize d = 0; d < nd; d++)
+                {
+                  err = MAX (err, fabs (u[d] - u_seq[lc * nd + d]));
+                  umax = MAX (umax, fabs (u_seq[lc * nd + d]));
+                }
+              g_test_message ("dim %d case %d: %d iterations together, %d alone; |du|/|u| %.2e, compliance %.12g",
+                              dim, lc, st.iterations, st_seq[lc].iterations, umax > 0 ? err / umax : err,
+                              st.compliance);
+              g_assert_cmpint (st.iterations, ==, st_seq[lc].iterations);
+              /* the same operations in the same order per case; 1e-12 leaves room for a reduction order */
+              g_assert_cmpfloat (err, <=, 1e-12 * MAX (umax, 1e-300));
+              tb_assert_rel (st.compliance, st_seq[lc].compliance, 1e-12);
+              g_assert_cmpfloat (st.rel_residual, <=, 1e-9);
+            }
+          TbFeCaseStats z;
+          tb_fe_solver_get_stats (S, lc2, &z);
+          g_assert_cmpint (z.iterations, ==, 0);
+          g_assert_cmpfloat (z.compliance, ==, 0);
+        }
+    }
+}
+
 static void
 test_bad_input (void)
 {
@@ -382,6 +466,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fe/localize", test_localize);
   g_test_add_func ("/fe/options-agree", test_options_agree);
   g_test_add_func ("/fe/reuse", test_reuse);
+  g_test_add_func ("/fe/batch", test_batch);
   g_test_add_func ("/fe/bad-input", test_bad_input);
   return g_test_run ();
 }
