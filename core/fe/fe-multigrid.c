@@ -176,9 +176,8 @@ scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
 
 /* y = A x on a coarse level, row by row: for each neighbour and component pair one unit-stride
  * multiply-add over the row (entries towards missing neighbours are zero; the guards keep the shifted
- * reads inside the vector). */
-/* y = A x for nv vectors (stride n_dofs): the stencil, the level's largest array, is read once for all
- * of them; this is where solving the load cases together pays (the apply is memory-bound) */
+ * reads inside the vector). nv vectors (stride n_dofs): the stencil, the level's largest array, is read
+ * once for all of them; this is where solving the load cases together pays (the apply is memory-bound) */
 static void
 stencil_apply (TbFeHierarchy *H, Level *L, int nv, const double *x, double *y)
 {
@@ -1102,8 +1101,14 @@ cpu_coarse_or_jacobi (TbFeHierarchy *H, int nv, const double *b, double *x)
   cpu_coarse_solve (H, nv, b, x);
 }
 
+#ifdef TB_FE_VARIANT_AVX512
+/* this file compiled a second time for AVX-512 (core/fe/meson.build): only the table is exported */
+static const TbFeOps cpu_ops = {
+  .name = "cpu-avx512",
+#else
 static const TbFeOps cpu_ops = {
   .name = "cpu",
+#endif
   .setup = cpu_setup,
   .update = cpu_update_public,
   .free = cpu_free,
@@ -1116,9 +1121,29 @@ static const TbFeOps cpu_ops = {
   .coarse_solve = cpu_coarse_or_jacobi,
 };
 
+#ifdef TB_FE_VARIANT_AVX512
+const TbFeOps *tb_fe_ops_cpu_avx512 (void);
+
+const TbFeOps *
+tb_fe_ops_cpu_avx512 (void)
+{
+  return &cpu_ops;
+}
+#else
+#ifdef TB_HAVE_FE_AVX512
+const TbFeOps *tb_fe_ops_cpu_avx512 (void);
+#endif
+
+/* The CPU table: the AVX-512 build of this file where the processor has it (the library itself is
+ * built for any x86-64, where the compiler may use SSE2 only; here the stencil, transfer, smoother and
+ * Galerkin loops are all vector loops), else the portable one. TB_FE_NO_SIMD=1 forces the portable. */
 const TbFeOps *
 tb_fe_ops_cpu (void)
 {
+#ifdef TB_HAVE_FE_AVX512
+  if (__builtin_cpu_supports ("avx512f") && g_getenv ("TB_FE_NO_SIMD") == NULL)
+    return tb_fe_ops_cpu_avx512 ();
+#endif
   return &cpu_ops;
 }
 
@@ -1134,3 +1159,4 @@ tb_fe_hierarchy_moduli (TbFeHierarchy *H)
 {
   return H->E;
 }
+#endif

@@ -24,6 +24,8 @@ tb_fe_settings_init (TbFeSettings *s)
   /* experiments, like PETSc's options database: TB_FE_BATCH, TB_FE_LEVELS override the defaults */
   s->batch = g_getenv ("TB_FE_BATCH") != NULL ? atoi (g_getenv ("TB_FE_BATCH")) : 0;
   s->levels = g_getenv ("TB_FE_LEVELS") != NULL ? atoi (g_getenv ("TB_FE_LEVELS")) : 0;
+  if (g_getenv ("TB_FE_SMOOTH_STEPS") != NULL)
+    s->smooth_steps = MAX (1, atoi (g_getenv ("TB_FE_SMOOTH_STEPS")));
 }
 
 char *
@@ -59,7 +61,7 @@ tb_fe_settings_describe (const TbFeSettings *s)
   else
     g_string_append (o, " -fe_batch all");
   g_string_append_printf (o, " -omp_num_threads %d -ops %s", s->n_threads > 0 ? s->n_threads : omp_get_max_threads (),
-                          s->ops != NULL ? s->ops->name : "cpu");
+                          (s->ops != NULL ? s->ops : tb_fe_ops_cpu ())->name);
   return g_string_free (o, FALSE);
 }
 
