@@ -252,16 +252,18 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
     }
   /* components holding a support (fixed DOF or spring at one of their nodes) are anchored */
   g_autofree guint8 *anchored = g_new0 (guint8, m->n_el);
-  for (gsize e = 0; e < m->n_el; e++)
+  for (gsize node = 0; node < m->n_nodes; node++)
     {
-      if (E[e] < thr)
+      gboolean held = FALSE;
+      for (int c = 0; c < dim; c++)
+        held |= fixed[node * dim + c] || (m->spring != NULL && m->spring[node * dim + c] > 0);
+      if (!held)
         continue;
-      gsize nodes[8];
-      tb_fe_element_nodes (m, e, nodes);
-      for (int a = 0; a < nen; a++)
-        for (int c = 0; c < dim; c++)
-          if (fixed[nodes[a] * dim + c] || (m->spring != NULL && m->spring[nodes[a] * dim + c] > 0))
-            anchored[uf_find (parent, e)] = 1;
+      gsize els[8];
+      int ne = tb_fe_node_elements (m, node, els);
+      for (int q = 0; q < ne; q++)
+        if (E[els[q]] >= thr)
+          anchored[uf_find (parent, els[q])] = 1;
     }
   /* (island, node) pairs of the floating components; a node on a hinge belongs to several */
   g_autofree gint32 *root_id = g_new (gint32, m->n_el);

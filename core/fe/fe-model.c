@@ -205,6 +205,26 @@ tb_fe_element_nodes (const TbFeModel *m, gsize e, gsize nodes[8])
     nodes[a] = base + (a & 1) + (gsize) m->nn[0] * (((a >> 1) & 1) + (gsize) m->nn[1] * ((a >> 2) & 1));
 }
 
+/* the elements around a node (up to 8; fewer on the grid's faces), returns how many */
+int
+tb_fe_node_elements (const TbFeModel *m, gsize node, gsize els[8])
+{
+  gsize i = node % m->nn[0], j = (node / m->nn[0]) % m->nn[1], k = node / ((gsize) m->nn[0] * m->nn[1]);
+  int n = 0;
+  for (int dk = 0; dk < (m->dim == 3 ? 2 : 1); dk++)
+    for (int dj = 0; dj < 2; dj++)
+      for (int di = 0; di < 2; di++)
+        {
+          if (i < (gsize) di || j < (gsize) dj || k < (gsize) dk)
+            continue;
+          gsize ei = i - di, ej = j - dj, ek = k - dk;
+          if (ei >= (gsize) m->n[0] || ej >= (gsize) m->n[1] || ek >= (gsize) m->n[2])
+            continue;
+          els[n++] = ei + (gsize) m->n[0] * (ej + (gsize) m->n[1] * ek);
+        }
+  return n;
+}
+
 void
 tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, double *ue)
 {

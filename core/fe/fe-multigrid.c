@@ -58,6 +58,7 @@ struct _TbFeHierarchy {
   int dim, nen, nke, S, nl, nt;
   int pad[3];
   double *E;          /* fine element moduli */
+  guint8 *el_fixed;   /* fine elements with a constrained DOF (their Galerkin rows are masked) */
   double mu_elem;     /* rigorous bound of lambda_max(D^-1 A) on the fine level */
   Level lv[MAX_LEVELS];
 };
@@ -314,15 +315,14 @@ cell_from_fine (TbFeHierarchy *H, int l, const double *tab, int I, int J, int K,
           double Ee = H->E[e];
           if (Ee == 0)
             continue;
-          gsize nodes[8];
-          tb_fe_element_nodes (M, e, nodes);
-          guint8 mask[24];
-          gboolean any = FALSE;
-          for (int a = 0; a < nen; a++)
-            for (int c = 0; c < dim; c++)
-              any |= (mask[a * dim + c] = H->lv[0].fixed[nodes[a] * dim + c]) != 0;
-          if (any)
+          if (H->el_fixed[e])
             {
+              gsize nodes[8];
+              guint8 mask[24];
+              tb_fe_element_nodes (M, e, nodes);
+              for (int a = 0; a < nen; a++)
+                for (int c = 0; c < dim; c++)
+                  mask[a * dim + c] = H->lv[0].fixed[nodes[a] * dim + c];
               int p[3] = { px, py, pz };
               double W[8][8];
               child_weights (dim, l, p, W);
@@ -879,21 +879,32 @@ cpu_restrict (TbFeHierarchy *H, int f, int nv, const double *r, double *rc)
 
 /* ---- setup ---- */
 
+/* diagonal of the fine operator, its constrained DOFs, and which elements touch one; element rows
+ * walked in order (no index division per element) */
 static void
 fine_diagonal (TbFeHierarchy *H)
 {
   TbFeModel *M = H->model;
   Level *L = &H->lv[0];
-  int dim = H->dim, nke = H->nke;
+  const int dim = H->dim, nke = H->nke, nen = H->nen;
+  const gsize nx = M->n[0], ny = M->n[1], nz = M->n[2], nnx = M->nn[0], nny = M->nn[1];
+  double kd[24];
+  gsize off[8];
+  for (int q = 0; q < nke; q++)
+    kd[q] = M->K0[q * nke + q];
+  for (int a = 0; a < nen; a++)
+    off[a] = (a & 1) + nnx * (((a >> 1) & 1) + nny * ((a >> 2) & 1));
   memset (L->dinv, 0, sizeof (double) * L->n_dofs);
-  for (gsize e = 0; e < M->n_el; e++)
-    {
-      gsize nodes[8];
-      tb_fe_element_nodes (M, e, nodes);
-      for (int a = 0; a < H->nen; a++)
-        for (int c = 0; c < dim; c++)
-          L->dinv[nodes[a] * dim + c] += H->E[e] * M->K0[(a * dim + c) * nke + a * dim + c];
-    }
+  for (gsize k = 0; k < nz; k++)
+    for (gsize j = 0; j < ny; j++)
+      {
+        const double *Er = H->E + nx * (j + ny * k);
+        gsize base = nnx * (j + nny * k);
+        for (gsize i = 0; i < nx; i++)
+          for (int a = 0; a < nen; a++)
+            for (int c = 0; c < dim; c++)
+              L->dinv[(base + i + off[a]) * dim + c] += Er[i] * kd[a * dim + c];
+      }
   for (gsize d = 0; d < L->n_dofs; d++)
     {
       double dg = L->dinv[d] + (M->spring != NULL ? M->spring[d] : 0.0);
@@ -902,6 +913,16 @@ fine_diagonal (TbFeHierarchy *H)
       L->dinv[d] = L->fixed[d] ? 0.0 : 1.0 / dg;
     }
   make_fixed_list (L);
+  if (H->el_fixed == NULL)
+    H->el_fixed = g_new (guint8, M->n_el);
+  memset (H->el_fixed, 0, M->n_el);
+  for (gsize q = 0; q < L->n_fixed; q++)
+    {
+      gsize els[8];
+      int ne = tb_fe_node_elements (M, L->fixed_list[q] / dim, els);
+      for (int t = 0; t < ne; t++)
+        H->el_fixed[els[t]] = 1;
+    }
 }
 
 /* bound on lambda_max(D^-1 A) on the fine level: max eigenvalue of diag(K0)^-1 K0 (element-by-element) */
@@ -1067,6 +1088,7 @@ cpu_free (TbFeHierarchy *H)
   for (int l = 0; l < H->nl; l++)
     level_clear (&H->lv[l]);
   g_free (H->E);
+  g_free (H->el_fixed);
   tb_fe_model_unref (H->model);
   g_free (H);
 }

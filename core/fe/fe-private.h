@@ -43,6 +43,7 @@ tb_fe_simp (const TbFeModel *m, float rho)
 }
 /* element (ei,ej,ek): node ids of its local nodes a = ax + 2ay + 4az */
 void   tb_fe_element_nodes (const TbFeModel *m, gsize e, gsize nodes[8]);
+int    tb_fe_node_elements (const TbFeModel *m, gsize node, gsize els[8]);
 void   tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, double *ue);
 #include <omp.h>
 void     tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads);

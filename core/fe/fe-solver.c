@@ -132,12 +132,19 @@ check_supports (TbFeModel *M, GError **error)
   return TRUE;
 }
 
+/* moduli, and the DOFs with no stiffness at all (held at zero): only possible where E = 0 somewhere */
 static void
 refresh_fine (TbFeSolver *S)
 {
   TbFeModel *M = S->model;
   g_free (S->E);
   S->E = tb_fe_model_moduli (M);
+  memcpy (S->fixed, M->fixed, M->n_dofs);
+  gboolean any_empty = FALSE;
+  for (gsize e = 0; e < M->n_el && !any_empty; e++)
+    any_empty = !(S->E[e] > 0);
+  if (!any_empty)
+    return;
   g_autofree double *dg = g_new0 (double, M->n_dofs);
   for (gsize e = 0; e < M->n_el; e++)
     {
@@ -514,33 +521,33 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
   return ok;
 }
 
+/* loaded nodes with no stiff element around them (looked at node by node: TO solves every iteration) */
 static void
 warn_void_loads (TbFeSolver *S)
 {
   TbFeModel *M = S->model;
   gsize bad = 0, first = 0;
-  g_autofree double *emax = g_new0 (double, M->n_nodes);
-  for (gsize e = 0; e < M->n_el; e++)
+  for (gsize node = 0; node < M->n_nodes; node++)
     {
-      gsize nodes[8];
-      tb_fe_element_nodes (M, e, nodes);
-      for (int a = 0; a < M->nen; a++)
-        emax[nodes[a]] = MAX (emax[nodes[a]], S->E[e]);
-    }
-  for (guint lc = 0; lc < M->cases->len; lc++)
-    {
-      TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
-      for (gsize node = 0; node < M->n_nodes; node++)
+      gboolean loaded = FALSE;
+      for (guint lc = 0; lc < M->cases->len && !loaded; lc++)
         {
-          gboolean loaded = FALSE;
+          TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
           for (int c = 0; c < M->dim; c++)
             loaded |= C->f[node * M->dim + c] != 0;
-          if (loaded && !(emax[node] > 1e-6 * M->E0) && !(M->spring != NULL && M->spring[node * M->dim] > 0))
-            {
-              if (bad == 0)
-                first = node;
-              bad++;
-            }
+        }
+      if (!loaded || (M->spring != NULL && M->spring[node * M->dim] > 0))
+        continue;
+      gsize els[8];
+      int ne = tb_fe_node_elements (M, node, els);
+      double emax = 0;
+      for (int q = 0; q < ne; q++)
+        emax = MAX (emax, S->E[els[q]]);
+      if (!(emax > 1e-6 * M->E0))
+        {
+          if (bad == 0)
+            first = node;
+          bad++;
         }
     }
   if (bad > 0)
