@@ -23,6 +23,8 @@ tb_fe_settings_init (TbFeSettings *s)
   s->island_modes = TRUE;
   /* experiments, like PETSc's options database: TB_FE_BATCH, TB_FE_LEVELS override the defaults */
   s->batch = g_getenv ("TB_FE_BATCH") != NULL ? atoi (g_getenv ("TB_FE_BATCH")) : 0;
+  if (g_getenv ("TB_FE_ISLANDS") != NULL)
+    s->island_modes = atoi (g_getenv ("TB_FE_ISLANDS")) != 0;
   s->levels = g_getenv ("TB_FE_LEVELS") != NULL ? atoi (g_getenv ("TB_FE_LEVELS")) : 0;
   if (g_getenv ("TB_FE_SMOOTH_STEPS") != NULL)
     s->smooth_steps = MAX (1, atoi (g_getenv ("TB_FE_SMOOTH_STEPS")));
@@ -387,6 +389,23 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       for (gsize d = 0; d < n; d++)
         rj[d] = S->fixed[d] ? 0.0 : C->f[d] - rj[d];
       rnorm[j] = sqrt (dot (rj, rj, n));
+      if (rnorm[j] > bnorm[j])
+        {
+          /* the last solution is a worse start than zero (a soft part moved far under the old
+           * densities; CG would spend hundreds of iterations taking that motion back): start from
+           * the prescribed values alone, where the residual is the reduced right-hand side */
+          for (gsize d = 0; d < n; d++)
+            if (!S->fixed[d])
+              u[d] = 0;
+          tb_fe_apply_kernel (M, S->E, u, rj, S->s.n_threads);
+#pragma omp parallel for schedule(static)
+          for (gsize d = 0; d < n; d++)
+            rj[d] = S->fixed[d] ? 0.0 : C->f[d] - rj[d];
+          rnorm[j] = sqrt (dot (rj, rj, n));
+          if (S->s.verbose)
+            g_print ("FE case %d \"%s\": the last solution is a worse start than zero; starting from zero\n",
+                     lc, C->name);
+        }
       if (S->s.verbose)
         g_print ("FE case %d \"%s\": %3d KSP residual norm %.6e (rel %.3e)\n", lc, C->name, 0, rnorm[j],
                  bnorm[j] > 0 ? rnorm[j] / bnorm[j] : 0.0);

@@ -1,7 +1,13 @@
-/* topopt-bone.c — multi-resolution BMD deviation and black-and-white constraints (paper 000, sec. 2).
+/* topopt-bone.c — multi-resolution BMD deviation and black-and-white constraints (paper 000, sec. 2),
+ * and the VOI's mass.
  *
- *   g_m  = (1/N_m) sum_b (mean of xPhys over block b of level m - rho0(m)_b)^2 - eps1
- *   g_bw = (1/N) sum_e 4 xPhys_e (1 - xPhys_e) - eps2
+ *   g_m    = (1/N_m) sum_b (mean of xPhys over block b of level m - rho0(m)_b)^2 - eps1
+ *   g_bw   = (1/N) sum_e 4 xPhys_e (1 - xPhys_e) - eps2
+ *   g_mass = (1/N) sum_e xPhys_e - mean rho0 - eps_mass,   eps_mass = 0.02 mean rho0
+ * The mean-square deviation alone leaves the VOI's mass free by up to sqrt(eps1) (0.045 at the
+ * default): compliance minimization always wants more bone, so it spends that slack on a uniform
+ * excess, and BV/TV came out 0.037 above the clinical mean in the head and the neck at n = 8 (+11 and
+ * +22 % against the truth). The mean of a QCT VOI is its best-measured quantity; g_mass holds it.
  * Level m uses blocks of f_m = n / 2^m fine elements per axis (f_m >= 2): m = 0 is the clinical
  * voxel, where rho0(0) = rho0. The paper leaves rho0 at finer levels open; we sample the clinical
  * map trilinearly at the block centres, so intermediate levels carry the BMD gradient, not the
@@ -44,6 +50,11 @@ tb_topopt_bone_new (const TbVolume *rho0, int upscale, int n_levels, double eps1
   b->n_levels = n_levels;
   b->eps1 = eps1;
   b->eps2 = eps2;
+  double m0 = 0;
+  for (gsize v = 0; v < tb_volume_n_voxels (rho0); v++)
+    m0 += rho0->data[v];
+  b->mass_ref = m0 / MAX (tb_volume_n_voxels (rho0), 1);
+  b->eps_mass = 0.02 * b->mass_ref;
   for (int m = 0; m < n_levels; m++)
     {
       int f = upscale >> m;
@@ -129,5 +140,16 @@ tb_topopt_bone_eval (const TbTopoptBone *b, const double *x, double *g, double *
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
       for (gsize e = 0; e < n; e++)
         row[e] = 4.0 * (1.0 - 2.0 * x[e]) / n;
+    }
+  double mass = 0;
+#pragma omp parallel for schedule(static) reduction(+:mass) if (n > TB_TOPOPT_OMP_MIN)
+  for (gsize e = 0; e < n; e++)
+    mass += x[e];
+  g[b->n_levels + 1] = mass / n - b->mass_ref - b->eps_mass;
+  if (dg != NULL)
+    {
+      double *row = dg + (gsize) (b->n_levels + 1) * n;
+      for (gsize e = 0; e < n; e++)
+        row[e] = 1.0 / n;
     }
 }

@@ -32,13 +32,14 @@ typedef struct {
   int cn[TB_TOPOPT_MAX_LEVELS][3];
   double *ref[TB_TOPOPT_MAX_LEVELS];
   double eps1, eps2;
+  double mass_ref, eps_mass;             /* mean rho0, and the allowed excess: 2 % of it */
 } TbTopoptBone;
 
 TbTopoptBone *tb_topopt_bone_new  (const TbVolume *rho0, int upscale, int n_levels,
                                    double eps1, double eps2, GError **error);
 void          tb_topopt_bone_free (TbTopoptBone *bone);
-/* g[0..L-1] = mean_m (avg - ref)^2 - eps1, g[L] = mean 4 x (1 - x) - eps2; dg (L+1 rows of n, may be
- * NULL) = d g / d xphys. */
+/* g[0..L-1] = mean_m (avg - ref)^2 - eps1, g[L] = mean 4 x (1 - x) - eps2,
+ * g[L+1] = mean x - mean rho0 - eps_mass; dg (L+2 rows of n, may be NULL) = d g / d xphys. */
 void          tb_topopt_bone_eval (const TbTopoptBone *bone, const double *xphys, double *g, double *dg);
 
 G_END_DECLS

@@ -413,11 +413,12 @@ tb_topopt_run_new_bone (TbFeModel *model, const TbVolume *rho0, const TbTopoptSe
       tb_topopt_run_free (run);
       return NULL;
     }
-  run->m = settings->n_levels + 1;
+  run->m = settings->n_levels + 2;
   run->names = g_new0 (char *, run->m + 1);
   for (int l = 0; l < settings->n_levels; l++)
     run->names[l] = g_strdup_printf ("g_bmd_%d", l);
   run->names[settings->n_levels] = g_strdup ("g_bw");
+  run->names[settings->n_levels + 1] = g_strdup ("g_mass");
   if (!run_setup (run, error))
     {
       tb_topopt_run_free (run);
@@ -493,11 +494,13 @@ tb_topopt_run_set_report_func (TbTopoptRun *run, TbTopoptReportFunc func, gpoint
   run->report_data = user_data;
 }
 
-/* The tolerance a constraint is measured against: volfrac, eps1 or eps2. */
+/* The tolerance a constraint is measured against: volfrac, eps1, eps2 or the mass tolerance. */
 static double
 constraint_scale (TbTopoptRun *run, int i)
 {
-  return run->bone == NULL ? run->s.volfrac : i < run->bone->n_levels ? run->bone->eps1 : run->bone->eps2;
+  if (run->bone == NULL)
+    return run->s.volfrac;
+  return i < run->bone->n_levels ? run->bone->eps1 : i == run->bone->n_levels ? run->bone->eps2 : run->bone->eps_mass;
 }
 
 /* Largest constraint value relative to its tolerance (<= 0: feasible). */
@@ -725,12 +728,17 @@ finish (TbTopoptRun *run)
       for (int i = 1; i < run->m; i++)
         if (run->g[i] / constraint_scale (run, i) > run->g[worst] / constraint_scale (run, worst))
           worst = i;
-      gboolean bw = worst == run->bone->n_levels;
-      double tol = bw ? run->bone->eps2 : run->bone->eps1;
-      run->message = g_strdup_printf ("Infeasible: %s after %d iterations, but %s = %.4g > 0 at the least-violating "
-                                      "design (kept); %s = %g is tighter than this VOI allows: raise it to at least %.3g",
-                                      why, run->iteration, run->names[worst], run->g[worst],
-                                      bw ? "eps2" : "eps1", tol, tol + run->g[worst]);
+      gboolean bw = worst == run->bone->n_levels, mass = worst == run->bone->n_levels + 1;
+      double tol = constraint_scale (run, worst);
+      if (mass)
+        run->message = g_strdup_printf ("Infeasible: %s after %d iterations, but g_mass = %.4g > 0 at the least-violating "
+                                        "design (kept): the design holds more bone than the clinical VOI's mean allows; "
+                                        "run more iterations or relax eps1", why, run->iteration, run->g[worst]);
+      else
+        run->message = g_strdup_printf ("Infeasible: %s after %d iterations, but %s = %.4g > 0 at the least-violating "
+                                        "design (kept); %s = %g is tighter than this VOI allows: raise it to at least %.3g",
+                                        why, run->iteration, run->names[worst], run->g[worst],
+                                        bw ? "eps2" : "eps1", tol, tol + run->g[worst]);
       run->state = TB_TOPOPT_INFEASIBLE;
     }
   else
