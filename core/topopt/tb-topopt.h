@@ -10,7 +10,8 @@
  *   TB_TOPOPT_VOLUME  min c = sum_l w_l f_l^T u_l  s.t. mean(xPhys) <= volfrac   (OC or MMA)
  *   TB_TOPOPT_BONE    min c / c_start  s.t.  g_m = mean_m (xPhys(m) - rho0(m))^2 - eps1 <= 0 for
  *                     each level m (xPhys box-averaged by n / 2^m, m = 0 the clinical voxels), and
- *                     g_bw = mean 4 xPhys (1 - xPhys) - eps2 <= 0; start x = rho0 upscaled (MMA).
+ *                     g_bw = mean 4 xPhys (1 - xPhys) - eps2 <= 0, and the VOI's mass
+ *                     g_mass = mean xPhys - mean rho0 - 0.02 mean rho0 <= 0; start x = rho0 upscaled (MMA).
  * A run is an object: step it, pause it, change a load or weight, and continue from where it is. */
 #pragma once
 
@@ -92,7 +93,7 @@ typedef struct {
 void tb_topopt_settings_init (TbTopoptSettings *settings, TbTopoptProblem problem);
 
 /* After every iteration. objective: VOLUME c = sum_l w_l c_l; BONE c / c(start). constraints: g_i
- * unscaled (VOLUME: mean xPhys - volfrac; BONE: g_0 .. g_{L-1}, g_bw). density: xPhys (n_elements
+ * unscaled (VOLUME: mean xPhys - volfrac; BONE: g_0 .. g_{L-1}, g_bw, g_mass). density: xPhys (n_elements
  * floats, x fastest), valid during the call only. Called on the thread that runs the run. */
 typedef struct {
   int iteration;                 /* 1, 2, ... : the design the FE analysed */
