@@ -456,8 +456,11 @@ tb_stage_job_topopt (TbDocument *doc, guint voi_id, gpointer charts[3], GError *
   t->settings.rmin = tb_document_get_setting (doc, "to-rmin", 1.5);
   t->settings.eps1 = tb_document_get_setting (doc, "to-eps1", 0.002);
   t->settings.eps2 = tb_document_get_setting (doc, "to-eps2", 0.25);
+  /* void keeps the core default's ratio (marrow, 1e-4 E0), as the CLI's enhance does: with 1e-9 a
+   * loaded patch cut off by the black-and-white design sent c/c0 up 8-177x in single iterations */
+  double void_ratio = t->settings.Emin / t->settings.E0;
   t->settings.E0 = tb_document_get_setting (doc, "fe-e0", 15000);
-  t->settings.Emin = t->settings.E0 * 1e-9;
+  t->settings.Emin = t->settings.E0 * void_ratio;
   t->max_iterations = (int) tb_document_get_setting (doc, "to-iterations", 30);
   t->settings.max_iterations = t->max_iterations;
   t->phantom = tb_document_get_phantom (doc);
