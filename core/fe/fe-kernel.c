@@ -216,10 +216,12 @@ energy_row_avx512 (const double *K0, int nke, const gsize off[8], gsize base, in
 }
 #endif
 
-static gboolean
-use_avx512 (void)
+/* the processor runs AVX-512F and TB_FE_NO_SIMD is unset: the one switch for every AVX-512 FE path
+ * (these kernels and the AVX-512 build of fe-multigrid.c) */
+gboolean
+tb_fe_cpu_avx512 (void)
 {
-#ifdef TB_HAVE_AVX512_PATH
+#if defined(__x86_64__) && defined(__GNUC__)
   static int have = -1;
   if (have < 0)
     {
@@ -227,6 +229,16 @@ use_avx512 (void)
       have = __builtin_cpu_supports ("avx512f") && g_getenv ("TB_FE_NO_SIMD") == NULL;
     }
   return have;
+#else
+  return FALSE;
+#endif
+}
+
+static gboolean
+use_avx512 (void)
+{
+#ifdef TB_HAVE_AVX512_PATH
+  return tb_fe_cpu_avx512 ();
 #else
   return FALSE;
 #endif

@@ -1002,12 +1002,13 @@ cpu_update (TbFeHierarchy *H, GError **error)
   if (H->nl == 1)
     H->lv[0].lmax = estimate_lmax (H, 0);
   if (H->s.verbose)
-    for (int l = 0; l < H->nl - 1; l++)
-      g_print ("FE: level %d: lambda_max(D^-1 A) taken as %.4g\n", l, H->lv[l].lmax);
-  if (H->s.verbose)
-    g_print ("FE: hierarchy: fine diagonal %.2f ms, Galerkin levels %.2f ms, coarsest factor %.2f ms, "
-             "float stencils %.2f ms, eigenvalue estimates %.2f ms\n", (t1 - t0) / 1e3, (t2 - t1) / 1e3,
-             (t3 - t2) / 1e3, (t4 - t3) / 1e3, (g_get_monotonic_time () - t4) / 1e3);
+    {
+      for (int l = 0; l < H->nl - 1; l++)
+        g_print ("FE: level %d: lambda_max(D^-1 A) taken as %.4g\n", l, H->lv[l].lmax);
+      g_print ("FE: hierarchy: fine diagonal %.2f ms, Galerkin levels %.2f ms, coarsest factor %.2f ms, "
+               "float stencils %.2f ms, eigenvalue estimates %.2f ms\n", (t1 - t0) / 1e3, (t2 - t1) / 1e3,
+               (t3 - t2) / 1e3, (t4 - t3) / 1e3, (g_get_monotonic_time () - t4) / 1e3);
+    }
   return TRUE;
 }
 
@@ -1179,7 +1180,7 @@ const TbFeOps *
 tb_fe_ops_cpu (void)
 {
 #ifdef TB_HAVE_FE_AVX512
-  if (__builtin_cpu_supports ("avx512f") && g_getenv ("TB_FE_NO_SIMD") == NULL)
+  if (tb_fe_cpu_avx512 ())
     return tb_fe_ops_cpu_avx512 ();
 #endif
   return &cpu_ops;

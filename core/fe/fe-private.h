@@ -47,6 +47,7 @@ int    tb_fe_node_elements (const TbFeModel *m, gsize node, gsize els[8]);
 void   tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, double *ue);
 #include <omp.h>
 void     tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads);
+gboolean tb_fe_cpu_avx512 (void);  /* AVX-512F here and TB_FE_NO_SIMD unset (fe-kernel.c) */
 void     tb_fe_energy_kernel (const TbFeModel *m, const double *u, double *out);  /* u_e' K0 u_e */
 double  *tb_fe_model_moduli (const TbFeModel *m);
 const guint8 *tb_fe_hierarchy_fixed (TbFeHierarchy *H);

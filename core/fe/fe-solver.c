@@ -364,8 +364,8 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       for (gsize d = 0; d < n; d++)
         if (S->fixed[d])
           u[d] = (M->fixed[d] && C->u_pres != NULL) ? C->u_pres[d] : 0.0;
-      /* reference norm: the reduced right-hand side (f - K u_p) on the free DOFs */
-      double bn = 0;
+      /* the reduced right-hand side f - K u_p on the free DOFs (u_p: the prescribed values, zero
+       * elsewhere) into rj: the reference norm, and the residual of a start from zero */
       if (C->u_pres != NULL)
         {
           memset (qj, 0, n * sizeof (double));
@@ -373,35 +373,30 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
             if (M->fixed[d])
               qj[d] = C->u_pres[d];
           tb_fe_apply_kernel (M, S->E, qj, zj, S->s.n_threads);
-#pragma omp parallel for reduction(+:bn) schedule(static)
-          for (gsize d = 0; d < n; d++)
-            bn += S->fixed[d] ? 0.0 : (C->f[d] - zj[d]) * (C->f[d] - zj[d]);
+        }
+#pragma omp parallel for schedule(static)
+      for (gsize d = 0; d < n; d++)
+        rj[d] = S->fixed[d] ? 0.0 : C->f[d] - (C->u_pres != NULL ? zj[d] : 0.0);
+      bnorm[j] = bcase[j] = sqrt (dot (rj, rj, n));
+      /* the residual of the last solution, kept only when it is a better start than zero (after a
+       * density change a soft part may have moved far, and CG would spend hundreds of iterations
+       * taking that motion back) */
+      tb_fe_apply_kernel (M, S->E, u, zj, S->s.n_threads);
+#pragma omp parallel for schedule(static)
+      for (gsize d = 0; d < n; d++)
+        zj[d] = S->fixed[d] ? 0.0 : C->f[d] - zj[d];
+      double warm = sqrt (dot (zj, zj, n));
+      if (!(warm > bnorm[j]))
+        {
+          memcpy (rj, zj, n * sizeof (double));
+          rnorm[j] = warm;
         }
       else
         {
-#pragma omp parallel for reduction(+:bn) schedule(static)
-          for (gsize d = 0; d < n; d++)
-            bn += S->fixed[d] ? 0.0 : C->f[d] * C->f[d];
-        }
-      bnorm[j] = bcase[j] = sqrt (bn);
-      tb_fe_apply_kernel (M, S->E, u, rj, S->s.n_threads);
-#pragma omp parallel for schedule(static)
-      for (gsize d = 0; d < n; d++)
-        rj[d] = S->fixed[d] ? 0.0 : C->f[d] - rj[d];
-      rnorm[j] = sqrt (dot (rj, rj, n));
-      if (rnorm[j] > bnorm[j])
-        {
-          /* the last solution is a worse start than zero (a soft part moved far under the old
-           * densities; CG would spend hundreds of iterations taking that motion back): start from
-           * the prescribed values alone, where the residual is the reduced right-hand side */
           for (gsize d = 0; d < n; d++)
             if (!S->fixed[d])
               u[d] = 0;
-          tb_fe_apply_kernel (M, S->E, u, rj, S->s.n_threads);
-#pragma omp parallel for schedule(static)
-          for (gsize d = 0; d < n; d++)
-            rj[d] = S->fixed[d] ? 0.0 : C->f[d] - rj[d];
-          rnorm[j] = sqrt (dot (rj, rj, n));
+          rnorm[j] = bnorm[j];
           if (S->s.verbose)
             g_print ("FE case %d \"%s\": the last solution is a worse start than zero; starting from zero\n",
                      lc, C->name);
