@@ -394,25 +394,44 @@ test_runner_pause_cancel_fail (void)
   g_clear_error (&log2.error);
 }
 
+/* The compare views' test grid: a 4 mm VOI "c" at the origin and a zeroed 32^3 volume of 0.125 mm
+ * voxels that fills it */
+static TbVolume *
+compare_grid (Fixture *f, guint *id)
+{
+  double centre[3] = { 0, 0, 0 }, size[3] = { 4, 4, 4 };
+  *id = tb_document_add_voi (f->doc, "c", centre, size);
+  double sp[3] = { 0.125, 0.125, 0.125 };
+  TbVolume *fine = tb_volume_new (32, 32, 32, sp, NULL);
+  for (int a = 0; a < 3; a++)
+    fine->origin[a] = -2 + 0.0625;
+  return fine;
+}
+
+/* a compare view of the fixture's document in a 400 x 300 window, shown and drawn */
+static TbCompareView *
+show_compare_view (Fixture *f, GtkWidget **win)
+{
+  *win = gtk_window_new ();
+  TbCompareView *cv = TB_COMPARE_VIEW (tb_compare_view_new (f->doc));
+  gtk_window_set_child (GTK_WINDOW (*win), GTK_WIDGET (cv));
+  gtk_window_set_default_size (GTK_WINDOW (*win), 400, 300);
+  gtk_window_present (GTK_WINDOW (*win));
+  gui_pump (100);
+  return cv;
+}
+
 /* Compare view with two sources on one grid: modes switch, the wipe follows a drag. */
 static void
 test_compare_view (Fixture *f, gconstpointer data)
 {
-  double centre[3] = { 0, 0, 0 }, size[3] = { 4, 4, 4 };
-  guint id = tb_document_add_voi (f->doc, "c", centre, size);
-  double sp[3] = { 0.125, 0.125, 0.125 };
-  g_autoptr(TbVolume) fine = tb_volume_new (32, 32, 32, sp, NULL);
-  for (int a = 0; a < 3; a++)
-    fine->origin[a] = -2 + 0.0625;
+  guint id;
+  g_autoptr(TbVolume) fine = compare_grid (f, &id);
   for (gsize i = 0; i < tb_volume_n_voxels (fine); i++)
     fine->data[i] = (i % 32) < 16 ? 0.1f : 0.9f;
   tb_document_set_result (f->doc, id, TB_METHOD_TO, fine);
-  GtkWidget *win = gtk_window_new ();
-  TbCompareView *cv = TB_COMPARE_VIEW (tb_compare_view_new (f->doc));
-  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (cv));
-  gtk_window_set_default_size (GTK_WINDOW (win), 400, 300);
-  gtk_window_present (GTK_WINDOW (win));
-  gui_pump (100);
+  GtkWidget *win;
+  TbCompareView *cv = show_compare_view (f, &win);
   const char *msg = NULL;
   g_assert_true (tb_compare_view_is_ready (cv, &msg));
   tb_compare_view_set_mode (cv, TB_COMPARE_WIPE);
@@ -492,12 +511,8 @@ assert_same_plane_point (const double a[2], const double b[2])
 static void
 test_compare_zoom_pan (Fixture *f, gconstpointer data)
 {
-  double centre[3] = { 0, 0, 0 }, size[3] = { 4, 4, 4 };
-  guint id = tb_document_add_voi (f->doc, "c", centre, size);
-  double sp[3] = { 0.125, 0.125, 0.125 };
-  g_autoptr(TbVolume) fine = tb_volume_new (32, 32, 32, sp, NULL);
-  for (int a = 0; a < 3; a++)
-    fine->origin[a] = -2 + 0.0625;
+  guint id;
+  g_autoptr(TbVolume) fine = compare_grid (f, &id);
   /* a pattern with detail in both directions: a zoomed or panned view differs from the fitted one */
   for (int k = 0; k < 32; k++)
     for (int j = 0; j < 32; j++)
@@ -505,12 +520,8 @@ test_compare_zoom_pan (Fixture *f, gconstpointer data)
         fine->data[tb_volume_index (fine, i, j, k)] = (float) (0.1 + 0.8 * (((i / 4) + (j / 3)) % 2) * (i + 1) / 32.0);
   tb_document_set_result (f->doc, id, TB_METHOD_TO, fine);
   tb_document_set_result (f->doc, id, TB_METHOD_NN, fine);
-  GtkWidget *win = gtk_window_new ();
-  TbCompareView *cv = TB_COMPARE_VIEW (tb_compare_view_new (f->doc));
-  gtk_window_set_child (GTK_WINDOW (win), GTK_WIDGET (cv));
-  gtk_window_set_default_size (GTK_WINDOW (win), 400, 300);
-  gtk_window_present (GTK_WINDOW (win));
-  gui_pump (100);
+  GtkWidget *win;
+  TbCompareView *cv = show_compare_view (f, &win);
   /* the same source on both sides (the captions differ: TO and NN), so linked halves look alike */
   tb_compare_view_set_methods (cv, TB_METHOD_TO, TB_METHOD_NN);
   tb_compare_view_set_mode (cv, TB_COMPARE_SIDE_BY_SIDE);
