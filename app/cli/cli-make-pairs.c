@@ -37,6 +37,7 @@ tb_cli_make_pairs (int argc, char **argv)
   TbNnPairsParams p;
   tb_nn_pairs_params_init (&p);
   g_autofree char *out = NULL, *train = NULL, *val = NULL;
+  g_auto(GStrv) extra = NULL;
   g_autofree char *cmd = g_strjoinv (" ", argv);
   GOptionEntry entries[] = {
     { "out", 'o', 0, G_OPTION_ARG_FILENAME, &out, "Dataset folder to write (manifest.json, train/val.safetensors)", "DIR" },
@@ -51,6 +52,8 @@ tb_cli_make_pairs (int argc, char **argv)
     { "supersample", 0, 0, G_OPTION_ARG_INT, &p.supersample, "Truth integration sub-samples per axis (2)", "N" },
     { "spacing", 0, 0, G_OPTION_ARG_DOUBLE, &p.clinical_spacing, "Clinical voxel in mm (0.625)", "MM" },
     { "noise", 0, 0, G_OPTION_ARG_DOUBLE, &p.noise_sigma, "Scanner noise sigma in HU (20)", "HU" },
+    { "extra-truth", 0, 0, G_OPTION_ARG_FILENAME_ARRAY, &extra, "Also a bone-fraction volume at the truth spacing "
+      "(e.g. an `enhance --method to` result), degraded like the phantom (training split; repeatable)", "FILE" },
     { NULL }
   };
   g_autoptr(GOptionContext) ctx = g_option_context_new ("— training pairs: phantom truth patches and their simulated QCT");
@@ -68,6 +71,8 @@ tb_cli_make_pairs (int argc, char **argv)
   p.n_train_seeds = ts->len;
   p.val_seeds = (const guint64 *) vs->data;
   p.n_val_seeds = vs->len;
+  p.extra_truth = (const char *const *) extra;
+  p.n_extra_truth = extra != NULL ? g_strv_length (extra) : 0;
   p.command_line = cmd;
   g_autoptr(GError) error = NULL;
   if (!tb_nn_make_pairs (&p, NULL, tb_cli_progress, NULL, &error))

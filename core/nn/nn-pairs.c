@@ -1,12 +1,15 @@
 /* nn-pairs.c — training pairs from the phantom: truth blocks at random positions in every trabecular
  * region, several seeds (a separate held-out seed set for validation), each degraded to clinical
- * resolution by exactly the phantom's QCT simulation (tb_phantom_degrade). The truth of an LR slice is
+ * resolution by exactly the phantom's QCT simulation (tb_phantom_degrade); optionally also from
+ * high-resolution volumes on disk (topology-optimization results), degraded the same way. The truth of an LR slice is
  * the HR slice at its centre (index scale/2 of the scale HR slices it integrates): a 2-D section at
  * the target resolution, which morphometry and 2-D stiffness can be measured on. */
 #include "nn-private.h"
 #include "phantom/tb-phantom.h"
+#include "io/tb-io.h"
 
 #include <glib/gstdio.h>
+#include <math.h>
 #include <string.h>
 
 /* PSF margin in LR voxels around the patches: the default PSF (1 mm FWHM, sigma 0.42 mm = 0.68 voxel)
@@ -53,9 +56,10 @@ find_position (const TbPhantom *ph, TbRegion region, GRand *rand, double c[3])
   return FALSE;
 }
 
-static gboolean
-make_seed (const TbNnPairsParams *p, guint64 seed, Pairs *out, double norm[2], GCancellable *cancellable,
-           TbProgressFunc progress, gpointer user_data, double f0, double f1, GError **error)
+/* The phantom of one seed with the pairs' scanner settings, and the input normalization: x = (HU -
+ * norm[0]) / norm[1] is the bone fraction of a noise-free, blur-free voxel. */
+static TbPhantom *
+pairs_phantom (const TbNnPairsParams *p, guint64 seed, double norm[2], GError **error)
 {
   TbPhantomParams pp;
   tb_phantom_params_init (&pp);
@@ -63,17 +67,44 @@ make_seed (const TbNnPairsParams *p, guint64 seed, Pairs *out, double norm[2], G
   pp.clinical_spacing = p->clinical_spacing;
   pp.noise_sigma = p->noise_sigma;
   pp.supersample = p->supersample;
-  g_autoptr(TbPhantom) ph = tb_phantom_new (&pp, error);
-  if (ph == NULL)
-    return FALSE;
-  /* x = (HU - offset) / scale is the bone fraction for a noise-free, blur-free voxel */
   norm[0] = pp.hu_a + pp.hu_b * pp.marrow_bmd;
   norm[1] = pp.hu_b * (pp.tissue_bmd - pp.marrow_bmd);
+  return tb_phantom_new (&pp, error);
+}
+
+/* One pair: the LR patch at (ox, oy) of slice k of ct (normalized), and the HR slice at that
+ * slice's centre of truth. */
+static void
+append_pair (const TbNnPairsParams *p, const TbVolume *ct, const TbVolume *truth, int ox, int oy, int k,
+             const double norm[2], Pairs *out)
+{
+  int s = p->scale;
+  gsize lp = (gsize) p->patch * p->patch, hp = lp * s * s;
+  gsize base_l = out->lr->len, base_h = out->hr->len;
+  g_array_set_size (out->lr, base_l + lp);
+  g_array_set_size (out->hr, base_h + hp);
+  float *l = &g_array_index (out->lr, float, base_l), *h = &g_array_index (out->hr, float, base_h);
+  for (int y = 0; y < p->patch; y++)
+    for (int x = 0; x < p->patch; x++)
+      l[y * p->patch + x] = (float) ((tb_volume_get (ct, ox + x, oy + y, k) - norm[0]) / norm[1]);
+  int zh = k * s + s / 2, hs = p->patch * s;
+  for (int y = 0; y < hs; y++)
+    for (int x = 0; x < hs; x++)
+      h[y * hs + x] = tb_volume_get (truth, ox * s + x, oy * s + y, zh);
+  out->n++;
+}
+
+static gboolean
+make_seed (const TbNnPairsParams *p, guint64 seed, Pairs *out, double norm[2], GCancellable *cancellable,
+           TbProgressFunc progress, gpointer user_data, double f0, double f1, GError **error)
+{
+  g_autoptr(TbPhantom) ph = pairs_phantom (p, seed, norm, error);
+  if (ph == NULL)
+    return FALSE;
   g_autoptr(GRand) rand = g_rand_new_with_seed ((guint32) (seed * 2654435761u + 17));
   int s = p->scale, side = p->block + 2 * PAIRS_MARGIN, nz = p->slices + 2 * PAIRS_MARGIN;
   double hv = p->clinical_spacing / s;
   guint n_regions = G_N_ELEMENTS (trabecular_regions), n_blocks = n_regions * p->blocks_per_region;
-  gsize lp = (gsize) p->patch * p->patch, hp = lp * s * s;
   for (guint b = 0; b < n_blocks; b++)
     {
       TbRegion region = trabecular_regions[b / p->blocks_per_region];
@@ -103,20 +134,75 @@ make_seed (const TbNnPairsParams *p, guint64 seed, Pairs *out, double norm[2], G
           {
             int ox = PAIRS_MARGIN + g_rand_int_range (rand, 0, p->block - p->patch + 1);
             int oy = PAIRS_MARGIN + g_rand_int_range (rand, 0, p->block - p->patch + 1);
-            gsize base_l = out->lr->len, base_h = out->hr->len;
-            g_array_set_size (out->lr, base_l + lp);
-            g_array_set_size (out->hr, base_h + hp);
-            float *l = &g_array_index (out->lr, float, base_l), *h = &g_array_index (out->hr, float, base_h);
-            for (int y = 0; y < p->patch; y++)
-              for (int x = 0; x < p->patch; x++)
-                l[y * p->patch + x] = (float) ((tb_volume_get (ct, ox + x, oy + y, k) - norm[0]) / norm[1]);
-            int zh = k * s + s / 2, hs = p->patch * s;
-            for (int y = 0; y < hs; y++)
-              for (int x = 0; x < hs; x++)
-                h[y * hs + x] = tb_volume_get (truth, ox * s + x, oy * s + y, zh);
-            out->n++;
+            append_pair (p, ct, truth, ox, oy, k, norm, out);
           }
     }
+  return TRUE;
+}
+
+/* Pairs from a high-resolution bone-fraction volume on disk (a topology-optimization result,
+ * `trabecula-cli enhance --method to`): degraded by the same QCT simulation as the phantom blocks
+ * (the phantom of the first training seed supplies the scanner: calibration, PSF, noise), then cut
+ * like them. Training split only: validation stays on the held-out phantom seeds. */
+static gboolean
+make_extra (const TbNnPairsParams *p, const char *path, guint index, Pairs *out, double norm[2],
+            GCancellable *cancellable, GError **error)
+{
+  TbIoInfo info;
+  g_autoptr(TbVolume) v = tb_io_read (path, NULL, &info, cancellable, error);
+  if (v == NULL)
+    return FALSE;
+  int s = p->scale;
+  double hv = p->clinical_spacing / s;
+  for (int a = 0; a < 3; a++)
+    if (fabs (v->spacing[a] - hv) > 0.01 * hv)
+      {
+        g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_MISMATCH,
+                     "%s has voxels of %.4g x %.4g x %.4g mm (%s); pairs at scale %d of %.4g mm need %.4g mm: "
+                     "resample it first (trabecula-cli resample) or change --scale/--spacing",
+                     path, v->spacing[0], v->spacing[1], v->spacing[2], info.spacing_source, s, p->clinical_spacing, hv);
+        return FALSE;
+      }
+  for (gsize i = 0; i < tb_volume_n_voxels (v); i++)
+    if (!isfinite (v->data[i]) || v->data[i] < -1e-3f || v->data[i] > 1.001f)
+      {
+        g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID,
+                     "%s is not a bone fraction map: voxel %" G_GSIZE_FORMAT " is %g (values must be finite, in [0, 1]; "
+                     "a topology-optimization result or a binary segmentation is)", path, i, v->data[i]);
+        return FALSE;
+      }
+  int lx = v->nx / s, ly = v->ny / s, lz = v->nz / s;
+  if (lx < p->patch + 2 * PAIRS_MARGIN || ly < p->patch + 2 * PAIRS_MARGIN || lz < 1 + 2 * PAIRS_MARGIN)
+    {
+      g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID,
+                   "%s is %d x %d x %d clinical voxels at scale %d; a pair of patch %d needs at least %d x %d x %d "
+                   "(the patch and a %d-voxel PSF margin): enhance a larger VOI or make pairs with a smaller --patch",
+                   path, lx, ly, lz, s, p->patch, p->patch + 2 * PAIRS_MARGIN, p->patch + 2 * PAIRS_MARGIN,
+                   1 + 2 * PAIRS_MARGIN, PAIRS_MARGIN);
+      return FALSE;
+    }
+  /* whole clinical voxels only */
+  g_autoptr(TbVolume) truth = tb_volume_new (lx * s, ly * s, lz * s, v->spacing, error);
+  if (truth == NULL)
+    return FALSE;
+  for (int z = 0; z < lz * s; z++)
+    for (int y = 0; y < ly * s; y++)
+      for (int x = 0; x < lx * s; x++)
+        truth->data[((gsize) z * ly * s + y) * lx * s + x] = CLAMP (tb_volume_get (v, x, y, z), 0.0f, 1.0f);
+  g_autoptr(TbPhantom) ph = pairs_phantom (p, p->train_seeds[0], norm, error);
+  if (ph == NULL)
+    return FALSE;
+  g_autoptr(TbVolume) ct = tb_phantom_degrade (ph, truth, s, 7777777u + index, error);
+  if (ct == NULL)
+    return FALSE;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (31337u + index);
+  for (int k = PAIRS_MARGIN; k < lz - PAIRS_MARGIN; k++)
+    for (int q = 0; q < p->patches_per_slice; q++)
+      {
+        int ox = PAIRS_MARGIN + g_rand_int_range (rand, 0, lx - 2 * PAIRS_MARGIN - p->patch + 1);
+        int oy = PAIRS_MARGIN + g_rand_int_range (rand, 0, ly - 2 * PAIRS_MARGIN - p->patch + 1);
+        append_pair (p, ct, truth, ox, oy, k, norm, out);
+      }
   return TRUE;
 }
 
@@ -182,6 +268,19 @@ tb_nn_make_pairs (const TbNnPairsParams *p, GCancellable *cancellable, TbProgres
       sets[v].n = 0;
     }
   gboolean ok = TRUE;
+  /* the volumes on disk first: a file that will be refused is refused before minutes of phantom work */
+  g_autofree guint *extra_pairs = g_new0 (guint, MAX (1u, p->n_extra_truth));
+  for (guint i = 0; i < p->n_extra_truth && ok; i++)
+    {
+      guint before = sets[0].n;
+      if (progress != NULL)
+        {
+          g_autofree char *msg = g_strdup_printf ("extra truth %u/%u: %s", i + 1, p->n_extra_truth, p->extra_truth[i]);
+          progress (0.0, msg, user_data);
+        }
+      ok = make_extra (p, p->extra_truth[i], i, &sets[0], norm, cancellable, error);
+      extra_pairs[i] = sets[0].n - before;
+    }
   for (int v = 0; v < 2 && ok; v++)
     {
       const guint64 *seeds = v == 0 ? p->train_seeds : p->val_seeds;
@@ -219,6 +318,20 @@ tb_nn_make_pairs (const TbNnPairsParams *p, GCancellable *cancellable, TbProgres
       MEMBER ("regions", json_builder_add_string_value (b, "head, neck, wards, intertrochanter, greater trochanter, lesser trochanter"));
       add_seeds (b, "train_seeds", p->train_seeds, p->n_train_seeds);
       add_seeds (b, "val_seeds", p->val_seeds, p->n_val_seeds);
+      if (p->n_extra_truth > 0)
+        {
+          json_builder_set_member_name (b, "extra_truth");
+          json_builder_begin_array (b);
+          for (guint i = 0; i < p->n_extra_truth; i++)
+            {
+              json_builder_begin_object (b);
+              MEMBER ("file", json_builder_add_string_value (b, p->extra_truth[i]));
+              MEMBER ("train_pairs", json_builder_add_int_value (b, extra_pairs[i]));
+              MEMBER ("degraded_as", json_builder_add_string_value (b, "the phantom of the first training seed's QCT"));
+              json_builder_end_object (b);
+            }
+          json_builder_end_array (b);
+        }
       MEMBER ("n_train", json_builder_add_int_value (b, sets[0].n));
       MEMBER ("n_val", json_builder_add_int_value (b, sets[1].n));
       MEMBER ("truth", json_builder_add_string_value (b, "bone fraction of the HR slice at the centre of each LR slice"));

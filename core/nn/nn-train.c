@@ -1,4 +1,4 @@
-/* nn-train.c — the training loop: pixel-loss pre-training (L1 or L2), then optional adversarial
+/* nn-train.c — the training loop: pixel-loss pre-training (L1, L2 or the L1 + SSIM mix), then optional adversarial
  * fine-tuning against a PatchGAN (least-squares GAN, Mao et al. 2017), AdamW, cosine schedule,
  * gradient clipping, a checkpoint per epoch (weights + optimizer state: resume is exact) and a CSV
  * log per epoch. A fixed seed and thread count give the same model. */
@@ -23,7 +23,29 @@ tb_nn_train_params_init (TbNnTrainParams *p)
   p->weight_decay = 1e-4;
   p->clip_norm = 1.0;
   p->adv_weight = 1e-2;
+  p->ssim_weight = 0.84;
   p->seed = 1;
+}
+
+static gboolean
+loss_known (const char *loss)
+{
+  return g_strcmp0 (loss, "l1") == 0 || g_strcmp0 (loss, "l2") == 0 || g_strcmp0 (loss, "l1+ssim") == 0;
+}
+
+/* The pixel loss of the batch and its gradient into grad; tmp is scratch shaped like grad. */
+static double
+pixel_loss (const TbNnTrainParams *p, const TbNnTensor *y, const TbNnTensor *hr, TbNnTensor *grad, TbNnTensor *tmp)
+{
+  if (strcmp (p->loss, "l2") == 0)
+    return tb_nn_loss_l2 (y, hr, grad);
+  if (strcmp (p->loss, "l1") == 0)
+    return tb_nn_loss_l1 (y, hr, grad);
+  double w = p->ssim_weight;
+  double l = (1.0 - w) * tb_nn_loss_l1 (y, hr, grad) + w * tb_nn_loss_ssim (y, hr, tmp);
+  for (gsize j = 0; j < tb_nn_tensor_size (grad); j++)
+    grad->data[j] = (float) ((1.0 - w) * grad->data[j] + w * tmp->data[j]);
+  return l;
 }
 
 typedef struct {
@@ -97,10 +119,10 @@ tb_nn_train (const TbNnTrainParams *p, GCancellable *cancellable, TbProgressFunc
   g_return_val_if_fail (p != NULL && p->dataset != NULL && p->out_dir != NULL, FALSE);
   tb_nn_init ();
   if (p->epochs < 0 || p->adv_epochs < 0 || p->epochs + p->adv_epochs < 1 || p->batch < 1 || p->lr <= 0.0
-      || (g_strcmp0 (p->loss, "l1") != 0 && g_strcmp0 (p->loss, "l2") != 0))
+      || !loss_known (p->loss) || p->ssim_weight < 0.0 || p->ssim_weight > 1.0)
     {
       g_set_error (error, TB_NN_ERROR, TB_NN_ERROR_INVALID,
-                   "Training needs epochs >= 1, batch >= 1, lr > 0 and loss l1 or l2");
+                   "Training needs epochs >= 1, batch >= 1, lr > 0, loss l1, l2 or l1+ssim and an SSIM weight in [0, 1]");
       return FALSE;
     }
   g_autoptr(TbNnDataset) train = tb_nn_dataset_load (p->dataset, "train", error);
@@ -219,7 +241,7 @@ tb_nn_train (const TbNnTrainParams *p, GCancellable *cancellable, TbProgressFunc
           const TbNnTensor *y = tb_nn_net_forward (net, lr, TRUE, error);
           if (y == NULL)
             return FALSE;
-          double loss = strcmp (p->loss, "l1") == 0 ? tb_nn_loss_l1 (y, hr, grad) : tb_nn_loss_l2 (y, hr, grad);
+          double loss = pixel_loss (p, y, hr, grad, gadv);
           if (adv)
             {
               /* discriminator: real -> 1, fake -> 0 */
@@ -289,10 +311,13 @@ tb_nn_train (const TbNnTrainParams *p, GCancellable *cancellable, TbProgressFunc
   tb_nn_net_set_meta (net, "input_norm", "HU");
   tb_nn_net_set_meta (net, "input_spacing_mm", g_ascii_dtostr (buf, sizeof buf, json_object_get_double_member_with_default (m, "input_spacing_mm", 0.0)));
   tb_nn_net_set_meta (net, "output", "bone_fraction");
+  g_autofree char *loss_name = strcmp (p->loss, "l1+ssim") == 0
+                                ? g_strdup_printf ("%g (1 - SSIM) + %g L1", p->ssim_weight, 1.0 - p->ssim_weight)
+                                : g_strdup (p->loss);
   g_autofree char *recipe = g_strdup_printf ("loss %s, %d epochs x %d steps, batch %d, AdamW lr %g cosine to %g, "
                                              "weight decay %g, clip %g, seed %" G_GUINT64_FORMAT
                                              ", 8 square symmetries; adversarial %d epochs (LSGAN PatchGAN, weight %g)",
-                                             p->loss, p->epochs, steps, p->batch, p->lr, p->lr_min, p->weight_decay,
+                                             loss_name, p->epochs, steps, p->batch, p->lr, p->lr_min, p->weight_decay,
                                              p->clip_norm, p->seed, p->adv_epochs, p->adv_weight);
   if (stopped > 0)
     {

@@ -152,6 +152,9 @@ double      tb_nn_loss_l1       (const TbNnTensor *pred, const TbNnTensor *targe
 double      tb_nn_loss_l2       (const TbNnTensor *pred, const TbNnTensor *target, TbNnTensor *grad);
 /* Least-squares GAN (Mao et al. 2017): 0.5 mean((D - label)^2). */
 double      tb_nn_loss_lsgan    (const TbNnTensor *pred, float label, TbNnTensor *grad);
+/* 1 - mean SSIM of every 2-D plane (nn-loss-ssim.c): the window and constants of tb_metrics_ssim
+ * (data range 1), so it is 1 - the SSIM the evaluation reports. Planes need h, w >= 11. */
+double      tb_nn_loss_ssim     (const TbNnTensor *pred, const TbNnTensor *target, TbNnTensor *grad);
 
 /* AdamW (Loshchilov & Hutter 2019, PyTorch's AdamW) with global-norm gradient clipping. */
 typedef struct _TbNnAdam TbNnAdam;
@@ -179,6 +182,10 @@ typedef struct {
   int scale;                 /* clinical voxel / truth voxel */
   int supersample;           /* truth integration sub-samples per axis */
   double clinical_spacing, noise_sigma;
+  /* optional: bone-fraction volumes at clinical_spacing / scale (topology-optimization results),
+   * degraded like the phantom blocks into more training pairs (patches_per_slice per LR slice) */
+  const char *const *extra_truth;
+  guint n_extra_truth;
   const char *command_line;  /* recorded in the manifest */
 } TbNnPairsParams;
 
@@ -202,7 +209,8 @@ const TbNnTensor *tb_nn_dataset_tensor (const TbNnDataset *ds, const char *name)
 typedef struct {
   const char *dataset, *out_dir;
   TbNnArch arch;
-  const char *loss;          /* "l1" or "l2" */
+  const char *loss;          /* "l1", "l2" or "l1+ssim" (ssim_weight (1 - SSIM) + (1 - ssim_weight) L1) */
+  double ssim_weight;        /* of the SSIM term in "l1+ssim" (0.84, Zhao et al. 2017) */
   int epochs, adv_epochs, batch, steps_per_epoch;  /* steps 0: one pass over the data */
   double lr, lr_min, weight_decay, clip_norm, adv_weight;
   guint64 seed;

@@ -1,6 +1,8 @@
 /* test-nn-train.c — the training loop end to end: a tiny network overfits a tiny dataset (the loss
- * falls by 100x), and tb_nn_train is reproducible and resumes exactly (same bytes). */
+ * falls by 100x), and tb_nn_train is reproducible and resumes exactly (same bytes); the SSIM loss is
+ * 1 - tb_metrics_ssim and its gradient is the finite difference's. */
 #include "nn/tb-nn.h"
+#include "metrics/tb-metrics.h"
 #include "tb-test.h"
 
 #include <math.h>
@@ -68,6 +70,51 @@ test_overfit (void)
     }
   g_test_message ("L2 loss %.4g -> %.4g (ratio %.1f)", first, last, first / last);
   g_assert_cmpfloat (last, <, first / 100.0);
+}
+
+/* The SSIM loss against the metric (same window, constants and valid centres: agreement to double
+ * rounding, 1e-10) on two planes of odd size, and its gradient against central differences taken
+ * with the deltas float really stores (the loss sums in double: truncation error h^2 f''' ~ 1e-9
+ * against gradients ~ 1e-4; 1e-4 of the largest gradient holds with room). */
+static void
+test_ssim_loss (void)
+{
+  int h = 23, w = 19;
+  g_autoptr(TbNnTensor) x = tb_nn_tensor_new (4, 2, 1, 1, h, w), y = tb_nn_tensor_new_like (x);
+  g_autoptr(TbNnTensor) g = tb_nn_tensor_new_like (x);
+  g_autoptr(GRand) rand = g_rand_new_with_seed (7);
+  for (gsize i = 0; i < tb_nn_tensor_size (x); i++)
+    {
+      x->data[i] = g_rand_double (rand) > 0.6 ? 1.0f : 0.0f;
+      y->data[i] = (float) (0.5 * x->data[i] + 0.5 * g_rand_double (rand));
+    }
+  double loss = tb_nn_loss_ssim (y, x, g);
+  double sum = 0.0;
+  for (int p = 0; p < 2; p++)
+    {
+      double sp[3] = { 1, 1, 1 };
+      g_autoptr(TbVolume) a = tb_volume_new (w, h, 1, sp, NULL), b = tb_volume_new (w, h, 1, sp, NULL);
+      memcpy (a->data, x->data + p * h * w, sizeof (float) * h * w);
+      memcpy (b->data, y->data + p * h * w, sizeof (float) * h * w);
+      sum += tb_metrics_ssim (a, b, 1.0, TB_METRICS_SSIM_2D, NULL, NULL, NULL);
+    }
+  g_test_message ("SSIM loss %.12f, 1 - metric %.12f", loss, 1.0 - sum / 2);
+  g_assert_cmpfloat_with_epsilon (loss, 1.0 - sum / 2, 1e-10);
+  double gmax = 0.0, err = 0.0;
+  for (gsize i = 0; i < tb_nn_tensor_size (y); i++)
+    gmax = MAX (gmax, fabs (g->data[i]));
+  for (gsize i = 0; i < tb_nn_tensor_size (y); i += 7)
+    {
+      float y0 = y->data[i], yp = y0 + 1e-2f, ym = y0 - 1e-2f;
+      y->data[i] = yp;
+      double lp = tb_nn_loss_ssim (y, x, NULL);
+      y->data[i] = ym;
+      double lm = tb_nn_loss_ssim (y, x, NULL);
+      y->data[i] = y0;
+      err = MAX (err, fabs ((lp - lm) / ((double) yp - ym) - g->data[i]));
+    }
+  g_test_message ("gradient: max |analytic - central difference| %.3g, max |gradient| %.3g", err, gmax);
+  g_assert_cmpfloat (err, <, 1e-4 * gmax);
 }
 
 static void
@@ -163,6 +210,7 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/nn/train/overfit", test_overfit);
+  g_test_add_func ("/nn/train/ssim-loss", test_ssim_loss);
   g_test_add_func ("/nn/train/reproducible-resume", test_train_resume);
   return g_test_run ();
 }
