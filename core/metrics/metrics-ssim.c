@@ -16,8 +16,8 @@
 #define NF 5   /* moments: x, y, x^2, y^2, xy */
 
 /* scipy.ndimage.gaussian_filter1d's kernel: exp(-x^2 / (2 sigma^2)), normalized over the taps. */
-static void
-gaussian_taps (double w[W])
+void
+tb_metrics_ssim_taps (double w[2 * TB_METRICS_SSIM_RADIUS + 1])
 {
   double sum = 0.0;
   for (int t = -R; t <= R; t++)
@@ -54,7 +54,7 @@ tb_metrics_ssim (const TbVolume *a, const TbVolume *b, double data_range,
     return NAN;
 
   double w[W];
-  gaussian_taps (w);
+  tb_metrics_ssim_taps (w);
   const double c1 = (TB_METRICS_SSIM_K1 * data_range) * (TB_METRICS_SSIM_K1 * data_range);
   const double c2 = (TB_METRICS_SSIM_K2 * data_range) * (TB_METRICS_SSIM_K2 * data_range);
 

@@ -50,6 +50,10 @@ typedef enum {
 #define TB_METRICS_SSIM_K1      0.01
 #define TB_METRICS_SSIM_K2      0.03
 
+/* The SSIM window's 1-D taps (Gaussian, sigma 1.5, 11 taps, summing to 1), for code that must use
+ * exactly the metric's window (the network's SSIM loss). */
+void   tb_metrics_ssim_taps (double w[2 * TB_METRICS_SSIM_RADIUS + 1]);
+
 /* Peak signal-to-noise ratio in dB; mask may be NULL. */
 double tb_metrics_psnr (const TbVolume *a, const TbVolume *b, double data_range,
                         const TbMask *mask, GError **error);

@@ -27,16 +27,6 @@
 #define R TB_METRICS_SSIM_RADIUS
 #define W (2 * R + 1)
 
-static void
-ssim_taps (double w[W])
-{
-  double sum = 0.0;
-  for (int t = -R; t <= R; t++)
-    sum += w[t + R] = exp (-0.5 * t * t / (TB_METRICS_SSIM_SIGMA * TB_METRICS_SSIM_SIGMA));
-  for (int t = 0; t < W; t++)
-    w[t] /= sum;
-}
-
 /* Valid-mode separable filter of f (h x w) into out (vh x vw); tmp holds h x vw. */
 static void
 filter_valid (const double *f, int h, int w, const double taps[W], double *tmp, double *out)
@@ -130,7 +120,7 @@ tb_nn_loss_ssim (const TbNnTensor *pred, const TbNnTensor *target, TbNnTensor *g
   int planes = pred->n * pred->c * pred->d;
   gsize n = (gsize) h * w;
   double taps[W];
-  ssim_taps (taps);
+  tb_metrics_ssim_taps (taps);
   double total = (double) planes * (h - 2 * R) * (w - 2 * R);
   g_autofree double *sums = g_new0 (double, planes);
   /* planes are independent; per-plane sums added in order: the loss does not depend on the thread count */

@@ -32,7 +32,7 @@ write_plates (const char *dir, const char *name, int lx, int ly, int lz, double 
 }
 
 static void
-small_params (TbNnPairsParams *p, const char *out, const guint64 *train, const guint64 *val)
+small_params (TbNnPairsParams *p, const char *out, const guint64 *train, const guint64 *val, const char *const *extra)
 {
   tb_nn_pairs_params_init (p);
   p->out_dir = out;
@@ -46,6 +46,8 @@ small_params (TbNnPairsParams *p, const char *out, const guint64 *train, const g
   p->slices = 1;
   p->patches_per_slice = 1;
   p->supersample = 1;
+  p->extra_truth = extra;
+  p->n_extra_truth = 1;
 }
 
 static void
@@ -57,9 +59,7 @@ test_pairs_extra_truth (void)
   const guint64 train[] = { 3 }, val[] = { 4 };
   const char *extra[] = { plates };
   TbNnPairsParams p;
-  small_params (&p, out, train, val);
-  p.extra_truth = extra;
-  p.n_extra_truth = 1;
+  small_params (&p, out, train, val, extra);
   p.patches_per_slice = 2;
   g_autoptr(GError) error = NULL;
   g_assert_true (tb_nn_make_pairs (&p, NULL, NULL, NULL, &error));
@@ -111,9 +111,7 @@ refused (const char *dir, const char *file, int code, const char *needle)
   const guint64 train[] = { 3 }, val[] = { 4 };
   const char *extra[] = { file };
   TbNnPairsParams p;
-  small_params (&p, out, train, val);
-  p.extra_truth = extra;
-  p.n_extra_truth = 1;
+  small_params (&p, out, train, val, extra);
   g_autoptr(GError) error = NULL;
   g_assert_false (tb_nn_make_pairs (&p, NULL, NULL, NULL, &error));
   g_assert_error (error, TB_NN_ERROR, code);
