@@ -674,8 +674,9 @@ test_nn (void)
       g_test_skip (need);
       return;
     }
-  /* No trained network ships yet: without one the step says what to do; with the nn stage's
-   * (random-weight) test network the real inference runs and gives a VOI at its scale. */
+  /* A network file that is not there: the step says what to do (train one, or choose another); with
+   * the nn stage's (random-weight) test network, whose scale of 2 fits this 1.5 mm demo, the real
+   * inference runs and gives a VOI at its scale. (The shipped model is for 0.625 mm scans.) */
   tb_document_set_text (doc, "nn-model", "/nonexistent/model.safetensors");
   activate ("win.run-nn", NULL);
   g_assert_nonnull (strstr (tb_window_get_last_message (win), "trabecula-cli train"));
