@@ -6,6 +6,7 @@
 #include "tb-segment-private.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 G_DEFINE_QUARK (tb-segment-error-quark, tb_segment_error)
@@ -178,4 +179,27 @@ tb_threshold_volume (TbThresholdMethod method, const TbVolume *v, double lo, dou
   g_autofree guint64 *counts = g_new0 (guint64, n_bins);
   tb_volume_histogram (v, blo, bhi, n_bins, counts);
   return tb_threshold_histogram (method, counts, n_bins, blo, bhi);
+}
+
+static int
+cmp_float_descending (const void *a, const void *b)
+{
+  float x = *(const float *) a, y = *(const float *) b;
+  return (x < y) - (x > y);
+}
+
+double
+tb_threshold_keeping_fraction (const TbVolume *v, double fraction)
+{
+  g_return_val_if_fail (v != NULL, NAN);
+  gsize n = tb_volume_n_voxels (v), m = 0;
+  g_autofree float *sorted = g_new (float, MAX (n, 1));
+  for (gsize i = 0; i < n; i++)
+    if (!isnan (v->data[i]))
+      sorted[m++] = v->data[i];
+  gsize k = (gsize) llround (CLAMP (fraction, 0.0, 1.0) * n);
+  if (k == 0 || m == 0)
+    return INFINITY;
+  qsort (sorted, m, sizeof (float), cmp_float_descending);
+  return sorted[MIN (k, m) - 1];
 }

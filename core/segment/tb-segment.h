@@ -97,6 +97,11 @@ double     tb_threshold_histogram    (TbThresholdMethod method, const guint64 *c
 double     tb_threshold_volume       (TbThresholdMethod method, const TbVolume *v, double lo, double hi,
                                       guint n_bins, GError **error);
 
+/* The threshold that keeps a volume fraction: t such that the voxels >= t number round(fraction n) (a
+ * BV/TV-preserving threshold; voxels tied with the t-th value all count, so ties can add a few more).
+ * +Infinity when no voxel is to be kept; NaN voxels are never kept. */
+double     tb_threshold_keeping_fraction (const TbVolume *v, double fraction);
+
 /* ---- Building blocks ---- */
 TbVolume  *tb_segment_gradient       (const TbVolume *v, double sigma_voxels, GError **error);
 /* Marker-controlled watershed: priority flood (binary heap ordered by value, then by age, so equal values

@@ -20,6 +20,7 @@
 #include "metrics/tb-metrics.h"
 #include "morpho/tb-morpho.h"
 #include "io/tb-io.h"
+#include "segment/tb-segment.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -51,13 +52,6 @@ binarize (const TbVolume *v, double t)
   for (gsize i = 0; i < tb_volume_n_voxels (o); i++)
     o->data[i] = v->data[i] >= t ? 1.0f : 0.0f;
   return o;
-}
-
-static int
-cmp_descending (const void *a, const void *b)
-{
-  float x = *(const float *) a, y = *(const float *) b;
-  return (x < y) - (x > y);
 }
 
 /* Tb.Th of a 2-D binary image: extruded along z (rods become plates whose thickness is the 2-D one),
@@ -119,12 +113,7 @@ measure (const TbVolume *img, const TbVolume *bin, const TbVolume *truth, Measur
 static TbVolume *
 bvtv_threshold (const TbVolume *img, double est)
 {
-  gsize N = tb_volume_n_voxels (img);
-  g_autofree float *sorted = g_memdup2 (img->data, N * sizeof (float));
-  qsort (sorted, N, sizeof (float), cmp_descending);
-  gsize nb = (gsize) llround (est * N);
-  float thr = nb == 0 ? G_MAXFLOAT : sorted[MIN (nb, N) - 1];
-  return binarize (img, thr);
+  return binarize (img, tb_threshold_keeping_fraction (img, est));
 }
 
 static double

@@ -372,10 +372,28 @@ test_calibration (void)
   g_clear_error (&error);
 }
 
+/* The BV/TV-preserving threshold: exact counts on distinct values, ties kept whole, NaN never kept. */
+static void
+test_threshold_keeping_fraction (void)
+{
+  double sp[3] = { 1, 1, 1 };
+  g_autoptr(TbVolume) v = tb_volume_new (10, 1, 1, sp, NULL);
+  for (int i = 0; i < 10; i++)
+    v->data[i] = (float) ((i * 7) % 10);   /* 0..9, shuffled */
+  g_assert_cmpfloat (tb_threshold_keeping_fraction (v, 0.3), ==, 7.0);   /* 7, 8, 9 */
+  g_assert_cmpfloat (tb_threshold_keeping_fraction (v, 1.0), ==, 0.0);
+  g_assert_true (isinf (tb_threshold_keeping_fraction (v, 0.04)));     /* rounds to no voxel */
+  v->data[0] = NAN;                                                   /* the 0 */
+  v->data[3] = 9.0f;                                                  /* was 1: now two 9s */
+  g_assert_cmpfloat (tb_threshold_keeping_fraction (v, 0.1), ==, 9.0); /* one voxel asked, the tie keeps two */
+  g_assert_cmpfloat (tb_threshold_keeping_fraction (v, 1.0), ==, 2.0); /* the 9 finite values: the smallest */
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/segment/threshold/keeping-fraction", test_threshold_keeping_fraction);
   g_test_add_func ("/segment/threshold/skimage", test_threshold_vs_skimage);
   g_test_add_func ("/segment/threshold/imagej", test_threshold_imagej);
   g_test_add_func ("/segment/watershed/skimage", test_watershed_vs_skimage);
