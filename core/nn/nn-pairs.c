@@ -142,10 +142,11 @@ make_seed (const TbNnPairsParams *p, guint64 seed, Pairs *out, double norm[2], G
 
 /* Pairs from a high-resolution bone-fraction volume on disk (a topology-optimization result,
  * `trabecula-cli enhance --method to`): degraded by the same QCT simulation as the phantom blocks
- * (the phantom of the first training seed supplies the scanner: calibration, PSF, noise), then cut
- * like them. Training split only: validation stays on the held-out phantom seeds. */
+ * (the phantom of the first training seed supplies the scanner: calibration, PSF, noise; made at
+ * the first file that passes the checks and kept in *ph for the others), then cut like them.
+ * Training split only: validation stays on the held-out phantom seeds. */
 static gboolean
-make_extra (const TbNnPairsParams *p, const char *path, guint index, Pairs *out, double norm[2],
+make_extra (const TbNnPairsParams *p, const char *path, guint index, TbPhantom **ph, Pairs *out, double norm[2],
             GCancellable *cancellable, GError **error)
 {
   TbIoInfo info;
@@ -182,17 +183,15 @@ make_extra (const TbNnPairsParams *p, const char *path, guint index, Pairs *out,
       return FALSE;
     }
   /* whole clinical voxels only */
-  g_autoptr(TbVolume) truth = tb_volume_new (lx * s, ly * s, lz * s, v->spacing, error);
+  TbBox whole = { 0, 0, 0, lx * s, ly * s, lz * s };
+  g_autoptr(TbVolume) truth = tb_volume_crop (v, &whole, error);
   if (truth == NULL)
     return FALSE;
-  for (int z = 0; z < lz * s; z++)
-    for (int y = 0; y < ly * s; y++)
-      for (int x = 0; x < lx * s; x++)
-        truth->data[((gsize) z * ly * s + y) * lx * s + x] = CLAMP (tb_volume_get (v, x, y, z), 0.0f, 1.0f);
-  g_autoptr(TbPhantom) ph = pairs_phantom (p, p->train_seeds[0], norm, error);
-  if (ph == NULL)
+  for (gsize i = 0; i < tb_volume_n_voxels (truth); i++)
+    truth->data[i] = CLAMP (truth->data[i], 0.0f, 1.0f);
+  if (*ph == NULL && (*ph = pairs_phantom (p, p->train_seeds[0], norm, error)) == NULL)
     return FALSE;
-  g_autoptr(TbVolume) ct = tb_phantom_degrade (ph, truth, s, 7777777u + index, error);
+  g_autoptr(TbVolume) ct = tb_phantom_degrade (*ph, truth, s, 7777777u + index, error);
   if (ct == NULL)
     return FALSE;
   g_autoptr(GRand) rand = g_rand_new_with_seed (31337u + index);
@@ -270,6 +269,7 @@ tb_nn_make_pairs (const TbNnPairsParams *p, GCancellable *cancellable, TbProgres
   gboolean ok = TRUE;
   /* the volumes on disk first: a file that will be refused is refused before minutes of phantom work */
   g_autofree guint *extra_pairs = g_new0 (guint, MAX (1u, p->n_extra_truth));
+  g_autoptr(TbPhantom) scanner = NULL;
   for (guint i = 0; i < p->n_extra_truth && ok; i++)
     {
       guint before = sets[0].n;
@@ -278,7 +278,7 @@ tb_nn_make_pairs (const TbNnPairsParams *p, GCancellable *cancellable, TbProgres
           g_autofree char *msg = g_strdup_printf ("extra truth %u/%u: %s", i + 1, p->n_extra_truth, p->extra_truth[i]);
           progress (0.0, msg, user_data);
         }
-      ok = make_extra (p, p->extra_truth[i], i, &sets[0], norm, cancellable, error);
+      ok = make_extra (p, p->extra_truth[i], i, &scanner, &sets[0], norm, cancellable, error);
       extra_pairs[i] = sets[0].n - before;
     }
   for (int v = 0; v < 2 && ok; v++)

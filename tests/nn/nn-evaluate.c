@@ -167,10 +167,8 @@ evaluate_block (TbNnNet *net, const TbVolume *truth, const TbVolume *ct, int k, 
   g_autoptr(TbVolume) t = slice_box (truth, m * s, m * s, zh, n * s);
   /* the truth binarized at half bone; its mean fraction (the exact BV/TV) in the comment line */
   g_autoptr(TbVolume) tbin = binarize (t, 0.5);
-  double tmean = 0;
-  for (gsize i = 0; i < tb_volume_n_voxels (t); i++)
-    tmean += t->data[i];
-  tmean /= (double) tb_volume_n_voxels (t);
+  TbVolumeStats tstats;
+  tb_volume_stats (t, &tstats);
   /* baseline: trilinear to the truth grid, the same slice, BV/TV-preserving threshold */
   double hs[3] = { truth->spacing[0], truth->spacing[1], truth->spacing[2] };
   g_autoptr(TbVolume) up = tb_volume_resample (ct, hs, &error);
@@ -208,7 +206,7 @@ evaluate_block (TbNnNet *net, const TbVolume *truth, const TbVolume *ct, int k, 
   measure (nn, nn_bin, t, &mn);
   measure (base, base, t, &mb);
   printf ("<!-- %s: truth's mean bone fraction %.3f; model's own BV/TV estimate %.3f, the clinical one %.3f; "
-          "model thresholded at 0.5 instead: BV/TV %.3f -->\n", name, tmean, est_nn, est, half / N);
+          "model thresholded at 0.5 instead: BV/TV %.3f -->\n", name, tstats.mean, est_nn, est, half / N);
   report (name, &mt, &mn, &mb, sum);
 }
 
