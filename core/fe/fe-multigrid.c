@@ -12,10 +12,12 @@
  * its fine moduli times K0 of the coarse cell size.
  *
  * Layout: the fine level keeps the model's interleaved DOFs (node*dim + c). Coarse levels store their
- * vectors component by component (c*stride + guard + node) and their stencils as one float array per
- * (neighbour, c1, c2) over all nodes, so the stencil apply is a run of unit-stride multiply-adds the
- * compiler vectorizes, and the stencil, the largest array of the hierarchy, streams from memory at half
- * the bytes. The stencils are summed in double and rounded once to float: a preconditioner needs no more
+ * vectors component by component (c*stride + guard + node) and their stencils in float, in blocks of
+ * SW nodes along a row (one SIMD vector; rows padded with zeros to whole blocks), each block's
+ * (neighbour, c1, c2) vectors one after another: the apply reads the stencil, the largest array of the
+ * hierarchy, as one sequential stream (the hardware prefetcher follows it; one array per (neighbour,
+ * c1, c2) made 243 streams, and the 128^3 model's level 1 ran at half the memory bandwidth), at half
+ * the bytes of double. The stencils are summed in double and rounded once to float: a preconditioner needs no more
  * (PETSc and hypre run mixed-precision multigrid the same way); the coarsest level is factored from the
  * double sums. The guard (one node layer + one row each side, zero, fixed) lets shifted loads at the
  * grid's edges read harmless zeros instead of testing bounds.
@@ -28,15 +30,21 @@
 #include <string.h>
 
 #define MAX_LEVELS 10
+#ifdef TB_FE_VARIANT_AVX512
+#define SW 8   /* doubles per SIMD vector: the coarse stencil's block of nodes */
+#else
+#define SW 2   /* SSE2: the portable build's widest vector */
+#endif
 #define TAB_LEVELS_3D 3  /* tabulate W^T K0 W up to 8^3 positions; deeper levels recurse over children */
 #define TAB_LEVELS_2D 5
 
 typedef struct {
   int nc[3], nn[3];
+  int nb;             /* coarse: stencil blocks of SW nodes per row */
   gsize n_nodes, n_dofs;  /* n_dofs: the vector length (coarse levels: dim * stride) */
   gboolean soa;       /* coarse levels: component-major vectors with guards */
   gsize guard, stride;
-  float *A;           /* coarse: stencil, [s][c1][c2][node] */
+  float *A;           /* coarse: stencil, [row][block][s][c1][c2][lane] (file comment) */
   double *Ad;         /* the same in double while (re)building */
   double *cells;      /* stored full cell matrices (levels >= tab level), n_cells * nke * nke */
   double *dinv;
@@ -86,13 +94,6 @@ static inline gsize
 adidx (gsize n, int s, int c1, int c2, int dim)
 {
   return (((n * (dim == 3 ? 27 : 9) + s) * dim + c1) * dim + c2);
-}
-
-/* index of stencil entry (node, neighbour s, c1, c2) */
-static inline gsize
-aidx (const Level *L, gsize n, int s, int c1, int c2, int dim)
-{
-  return (((gsize) s * dim + c1) * dim + c2) * L->n_nodes + n;
 }
 
 /* trilinear weights of the 2^dim corners of a unit cell at local coordinates xi */
@@ -175,51 +176,96 @@ scatter_cell (TbFeHierarchy *H, Level *L, int I, int J, int K, const double *Kc)
     }
 }
 
-/* y = A x on a coarse level, row by row: for each neighbour and component pair one unit-stride
- * multiply-add over the row (entries towards missing neighbours are zero; the guards keep the shifted
- * reads inside the vector). nv vectors (stride n_dofs): the stencil, the level's largest array, is read
- * once for all of them; this is where solving the load cases together pays (the apply is memory-bound) */
+/* y = A x on a coarse level. The rows are cut into blocks of SW nodes (one SIMD vector); for each
+ * block, the dim x nv sums stay in registers while the 27 (9) neighbours' coefficient vectors stream
+ * past: one load of x serves dim multiply-adds, one load of A serves every right-hand side. Entries
+ * towards missing neighbours are zero and the guards keep the shifted reads of x inside the vector;
+ * lanes past the row's end read the next row's x against zero coefficients and are dropped. The stencil,
+ * the level's largest array, is read once for all nv vectors: this is where solving the load cases
+ * together pays (the apply is memory-bound). */
+#define STENCIL_NVB 3  /* right-hand sides per pass: dim x 3 sums + loads fit the register file */
+typedef double vecd __attribute__ ((vector_size (SW * sizeof (double))));
+typedef float vecf __attribute__ ((vector_size (SW * sizeof (float))));
+
+static inline __attribute__ ((always_inline)) void
+stencil_row (const int dim, const int nvb, const Level *L, int ns, const int *sl, const gssize *so,
+             const double *x, gsize nd, gsize n0, int nx, const float *arow, double *y)
+{
+  const int nsc = (dim == 3 ? 27 : 9) * dim * dim;
+  for (int i0 = 0; i0 < nx; i0 += SW)
+    {
+      vecd acc[STENCIL_NVB][3];
+      for (int v = 0; v < nvb; v++)
+        for (int c = 0; c < dim; c++)
+          acc[v][c] = (vecd) { 0 };
+      for (int t = 0; t < ns; t++)
+        {
+          const float *a0 = arow + ((gsize) (i0 / SW) * nsc + sl[t] * dim * dim) * SW;
+          const double *x0 = x + L->guard + n0 + i0 + so[t];
+          for (int c2 = 0; c2 < dim; c2++)
+            {
+              vecd xv[STENCIL_NVB];
+              for (int v = 0; v < nvb; v++)
+                memcpy (&xv[v], x0 + v * nd + c2 * L->stride, sizeof (vecd));
+              for (int c1 = 0; c1 < dim; c1++)
+                {
+                  vecf af;
+                  memcpy (&af, a0 + (c1 * dim + c2) * SW, sizeof (vecf));
+                  vecd ad = __builtin_convertvector (af, vecd);
+                  for (int v = 0; v < nvb; v++)
+                    acc[v][c1] += ad * xv[v];
+                }
+            }
+        }
+      const int m = MIN (SW, nx - i0);
+      for (int v = 0; v < nvb; v++)
+        for (int c = 0; c < dim; c++)
+          memcpy (y + v * nd + L->guard + c * L->stride + n0 + i0, &acc[v][c], sizeof (double) * m);
+    }
+}
+
 static void
 stencil_apply (TbFeHierarchy *H, Level *L, int nv, const double *x, double *y)
 {
   const int dim = H->dim, S = H->S;
   const int nx = L->nn[0], ny = L->nn[1], nz = L->nn[2];
   const gsize nd = L->n_dofs;
-#pragma omp parallel num_threads(H->nt)
-  {
-    double *acc = g_new (double, (gsize) dim * nx * nv);
-#pragma omp for collapse(2) schedule(static)
-    for (int k = 0; k < nz; k++)
-      for (int j = 0; j < ny; j++)
-        {
-          gsize n0 = lnode (L, 0, j, k);
-          memset (acc, 0, sizeof (double) * dim * nx * nv);
-          for (int s = 0; s < S; s++)
-            {
-              int dx = s % 3 - 1, dy = (s / 3) % 3 - 1, dz = dim == 3 ? s / 9 - 1 : 0;
-              if (j + dy < 0 || j + dy >= ny || k + dz < 0 || k + dz >= nz)
-                continue;
-              gssize o = dx + (gssize) nx * (dy + (gssize) ny * dz);
-              for (int c1 = 0; c1 < dim; c1++)
-                for (int c2 = 0; c2 < dim; c2++)
-                  {
-                    const float *restrict a = L->A + aidx (L, n0, s, c1, c2, dim);
-                    for (int v = 0; v < nv; v++)
-                      {
-                        const double *restrict xs = x + v * nd + (gssize) vidx (L, n0, c2, dim) + o;
-                        double *restrict ac = acc + ((gsize) v * dim + c1) * nx;
-#pragma omp simd
-                        for (int i = 0; i < nx; i++)
-                          ac[i] += (double) a[i] * xs[i];
-                      }
-                  }
-            }
-          for (int v = 0; v < nv; v++)
-            for (int c = 0; c < dim; c++)
-              memcpy (y + v * nd + vidx (L, n0, c, dim), acc + ((gsize) v * dim + c) * nx, sizeof (double) * nx);
-        }
-    g_free (acc);
-  }
+#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
+  for (int k = 0; k < nz; k++)
+    for (int j = 0; j < ny; j++)
+      {
+        /* the neighbours inside the grid (rows above and below the ends are skipped) */
+        int sl[27], ns = 0;
+        gssize so[27];
+        for (int s = 0; s < S; s++)
+          {
+            int dx = s % 3 - 1, dy = (s / 3) % 3 - 1, dz = dim == 3 ? s / 9 - 1 : 0;
+            if (j + dy < 0 || j + dy >= ny || k + dz < 0 || k + dz >= nz)
+              continue;
+            sl[ns] = s;
+            so[ns++] = dx + (gssize) nx * (dy + (gssize) ny * dz);
+          }
+        const gsize n0 = lnode (L, 0, j, k);
+        const float *arow = L->A + ((gsize) j + (gsize) ny * k) * L->nb * SW * S * dim * dim;
+        for (int v0 = 0; v0 < nv; v0 += STENCIL_NVB)
+          {
+            const double *xv = x + v0 * nd;
+            double *yv = y + v0 * nd;
+            const int nvb = MIN (STENCIL_NVB, nv - v0);
+            if (dim == 3)
+              {
+                if (nvb == 1) stencil_row (3, 1, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+                else if (nvb == 2) stencil_row (3, 2, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+                else stencil_row (3, 3, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+              }
+            else
+              {
+                if (nvb == 1) stencil_row (2, 1, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+                else if (nvb == 2) stencil_row (2, 2, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+                else stencil_row (2, 3, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+              }
+          }
+      }
 }
 
 static void
@@ -263,7 +309,8 @@ level_alloc (TbFeHierarchy *H, Level *L, gboolean stencil)
       L->guard = (gsize) L->nn[0] * L->nn[1] + L->nn[0] + 1;
       L->stride = L->n_nodes + 2 * L->guard;
       L->n_dofs = L->stride * H->dim;
-      L->A = g_new0 (float, L->n_nodes * H->S * H->dim * H->dim);
+      L->nb = (L->nn[0] + SW - 1) / SW;
+      L->A = g_new0 (float, (gsize) L->nn[1] * L->nn[2] * L->nb * SW * H->S * H->dim * H->dim);
     }
   L->dinv = g_new0 (double, L->n_dofs);
   L->fixed = g_new0 (guint8, L->n_dofs);
@@ -943,24 +990,22 @@ element_bound (TbFeHierarchy *H)
   return w[nke - 1];
 }
 
-/* A (float, [s][c1][c2][node]) from the double stencil built node-major, which is then freed;
- * transposed in blocks of nodes so that each block's rows are read once from cache */
+/* A (float, blocked by rows, file comment) from the double stencil built node-major, which is then
+ * freed */
 static void
 store_float_stencil (TbFeHierarchy *H, Level *L)
 {
-  const int nsc = H->S * H->dim * H->dim;
-  const gsize blk = 64, nblk = (L->n_nodes + blk - 1) / blk;
+  const int nsc = H->S * H->dim * H->dim, nx = L->nn[0];
+  const gsize rows = (gsize) L->nn[1] * L->nn[2];
 #pragma omp parallel for schedule(static) num_threads(H->nt)
-  for (gsize b = 0; b < nblk; b++)
-    {
-      gsize n0 = b * blk, n1 = MIN (n0 + blk, L->n_nodes);
-      for (int sc = 0; sc < nsc; sc++)
-        {
-          float *a = L->A + (gsize) sc * L->n_nodes;
-          for (gsize n = n0; n < n1; n++)
-            a[n] = (float) L->Ad[n * nsc + sc];
-        }
-    }
+  for (gsize r = 0; r < rows; r++)
+    for (int i = 0; i < nx; i++)
+      {
+        const double *ad = L->Ad + (r * nx + i) * nsc;
+        float *a = L->A + ((r * L->nb + i / SW) * nsc) * SW + i % SW;
+        for (int sc = 0; sc < nsc; sc++)
+          a[(gsize) sc * SW] = (float) ad[sc];
+      }
   g_clear_pointer (&L->Ad, g_free);
 }
 
