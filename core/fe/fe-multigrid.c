@@ -464,7 +464,7 @@ build_level (TbFeHierarchy *H, int l)
                   cell_from_children (H, l, I, J, K, Kc);
                 if (store)
                   memcpy (L->cells + ((gsize) I + (gsize) L->nc[0] * ((gsize) J + (gsize) L->nc[1] * K)) * nke * nke,
-                          Kc, sizeof Kc);
+                          Kc, sizeof (double) * nke * nke);  /* 2D cells are 8x8 */
                 scatter_cell (H, L, I, J, K, Kc);
               }
           }

@@ -204,7 +204,9 @@ test_localize (void)
   g_assert_error (error, TB_FE_ERROR, TB_FE_ERROR_OUTSIDE);
 }
 
-/* the options agree: Galerkin / rediscretized, Chebyshev / Jacobi, 1 level (Jacobi-PCG), 2D */
+/* the options agree: Galerkin / rediscretized, Chebyshev / Jacobi, 1 level (Jacobi-PCG), 2 levels, and
+ * a deep hierarchy whose middle levels are built from stored cell matrices (2D: levels >= 5, which
+ * overran the 8x8 cells' array with 24x24 copies until session 5), 2D and 3D */
 static void
 test_options_agree (void)
 {
@@ -219,7 +221,7 @@ test_options_agree (void)
       for (int e = 0; e < n[1]; e++)
         tb_fe_model_add_pressure (m, lc, (gsize) n[0] - 1 + (gsize) n[0] * e, TB_FE_FACE_XMAX, 1.5);
       double ref = 0;
-      for (int v = 0; v < 5; v++)
+      for (int v = 0; v < 6; v++)
         {
           TbFeSettings s;
           tb_fe_settings_init (&s);
@@ -229,6 +231,7 @@ test_options_agree (void)
           if (v == 2) s.smoother = TB_FE_SMOOTHER_JACOBI;
           if (v == 3) s.levels = 1;
           if (v == 4) s.levels = 2;
+          if (v == 5) s.levels = dim == 3 ? 5 : 7;
           g_autoptr(GError) error = NULL;
           g_autoptr(TbFeSolver) S = tb_fe_solver_new (m, &s, &error);
           g_assert_no_error (error);
