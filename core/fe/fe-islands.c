@@ -472,7 +472,8 @@ project (const TbFeIslands *I, const double *r, gboolean use_az, double *coef)
   if (I->Ed != NULL)
     {
       int nc = (int) (I->islands->len * nm);
-      LAPACKE_dpotrs (LAPACK_COL_MAJOR, 'L', nc, 1, I->Ed, nc, coef, nc);
+      /* _work: the plain call scans the whole factor for NaNs at every preconditioner application */
+      LAPACKE_dpotrs_work (LAPACK_COL_MAJOR, 'L', nc, 1, I->Ed, nc, coef, nc);
     }
 }
 
