@@ -211,11 +211,25 @@ subsolve (TbMma *mma)
     }
   v.z = 1; v.zet = 1;
 
-  while (epsi > 1e-7)
+  /* The barrier falls 1, 0.1, ... while epsi > 1e-7 (which, by rounding, includes a level at 1e-7, as in
+   * subsolv). One guard is ours: a level whose residual norm has not halved in 30 Newton steps is
+   * creeping (steps cut to 0.5-5 % by the fraction-to-boundary rule, the max residual growing while
+   * the norm shrinks) and ends the subproblem where it stands. With 10^5..10^6 design variables the
+   * last levels crept through their 200 steps and ~1200 residual evaluations in every update of the
+   * bone problem (Ward's VOI at n = 8: 5.5 s of an 8.0 s iteration). */
+  gboolean creeping = FALSE;
+  double hist[200];
+  while (epsi > 1e-7 && !creeping)
     {
       double resmax, resnorm = residual (mma, x, xsi, eta, &v, epsi, &resmax);
       for (int it = 0; it < 200 && resmax > 0.9 * epsi; it++)
         {
+          hist[it] = resnorm;
+          if (it >= 30 && resnorm > 0.5 * hist[it - 30])
+            {
+              creeping = TRUE;
+              break;
+            }
           /* Reduced Newton system: Alam = diag + G D^-1 G^T, bb = dellam + dely/diagy - G D^-1 delx. */
           double Ap[N_BLOCKS][M_MAX * M_MAX], bp[N_BLOCKS][M_MAX], gp[N_BLOCKS][M_MAX];
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
