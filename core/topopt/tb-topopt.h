@@ -150,6 +150,13 @@ TbFeModel     *tb_topopt_voi_model_localized (const TbVolume *rho, const TbFemur
                                               const TbBox *voi, int upscale, int coarsen,
                                               GCancellable *cancellable, TbProgressFunc progress,
                                               gpointer user_data, GError **error);
+/* The same in two steps, so that one whole-bone solve serves several VOIs: the whole bone (rho,
+ * coarsened) under the hip load cases, solved; then a VOI box of rho's voxels cut out of it. */
+TbFeSolver    *tb_topopt_whole_bone_solve   (const TbVolume *rho, const TbFemurLandmarks *landmarks,
+                                             int coarsen, GCancellable *cancellable, TbProgressFunc progress,
+                                             gpointer user_data, GError **error);
+TbFeModel     *tb_topopt_voi_model_from_whole (TbFeSolver *whole, const TbVolume *rho, const TbBox *voi,
+                                               int upscale, int coarsen, GError **error);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbTopoptRun, tb_topopt_run_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (TbTopoptFilter, tb_topopt_filter_free)

@@ -1,20 +1,33 @@
 /* topopt-localize.c — the VOI's load cases from a whole-bone FE (paper 000; Kim et al. 2016):
  * solve the whole bone under the hip load cases, cut the VOI out with the forces the rest of the
- * bone exerts on its boundary (the FE stage's tb_fe_localize), upscaled by n. */
+ * bone exerts on its boundary (the FE stage's tb_fe_localize), upscaled by n. The whole bone is
+ * solved once and may serve several VOIs (the four presets of a phantom run). */
 #include "tb-topopt.h"
 
-TbFeModel *
-tb_topopt_voi_model_localized (const TbVolume *rho, const TbFemurLandmarks *landmarks, const TbBox *voi,
-                               int upscale, int coarsen, GCancellable *cancellable, TbProgressFunc progress,
-                               gpointer user_data, GError **error)
+static gboolean
+check_voi (const TbVolume *rho, const TbBox *voi, int upscale, int coarsen, GError **error)
 {
-  g_return_val_if_fail (rho != NULL && landmarks != NULL && voi != NULL, NULL);
   if (!tb_box_check (voi, rho->nx, rho->ny, rho->nz, error))
-    return NULL;
+    return FALSE;
   if (coarsen < 1 || upscale < 1 || (voi->x0 | voi->y0 | voi->z0 | voi->nx | voi->ny | voi->nz) % coarsen != 0)
     {
       g_set_error (error, TB_TOPOPT_ERROR, TB_TOPOPT_ERROR_INVALID,
                    "The VOI box must be aligned to the whole-bone coarsening %d (corner and size multiples of it)", coarsen);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+TbFeSolver *
+tb_topopt_whole_bone_solve (const TbVolume *rho, const TbFemurLandmarks *landmarks, int coarsen,
+                            GCancellable *cancellable, TbProgressFunc progress, gpointer user_data,
+                            GError **error)
+{
+  g_return_val_if_fail (rho != NULL && landmarks != NULL, NULL);
+  if (coarsen < 1)
+    {
+      g_set_error (error, TB_TOPOPT_ERROR, TB_TOPOPT_ERROR_INVALID,
+                   "The whole-bone coarsening must be 1 or more (got %d)", coarsen);
       return NULL;
     }
   g_autoptr(TbVolume) coarse = coarsen > 1 ? tb_volume_downscale (rho, coarsen, coarsen, coarsen, error)
@@ -43,7 +56,33 @@ tb_topopt_voi_model_localized (const TbVolume *rho, const TbFemurLandmarks *land
   g_autoptr(TbFeSolver) solver = tb_fe_solver_new (whole, &fs, error);
   if (solver == NULL || !tb_fe_solve (solver, cancellable, progress, user_data, error))
     return NULL;
+  return g_steal_pointer (&solver);
+}
+
+TbFeModel *
+tb_topopt_voi_model_from_whole (TbFeSolver *whole, const TbVolume *rho, const TbBox *voi, int upscale,
+                                int coarsen, GError **error)
+{
+  g_return_val_if_fail (whole != NULL && rho != NULL && voi != NULL, NULL);
+  if (!check_voi (rho, voi, upscale, coarsen, error))
+    return NULL;
   TbBox cb = { voi->x0 / coarsen, voi->y0 / coarsen, voi->z0 / coarsen,
                voi->nx / coarsen, voi->ny / coarsen, voi->nz / coarsen };
-  return tb_fe_localize (solver, &cb, upscale * coarsen, error);
+  return tb_fe_localize (whole, &cb, upscale * coarsen, error);
+}
+
+TbFeModel *
+tb_topopt_voi_model_localized (const TbVolume *rho, const TbFemurLandmarks *landmarks, const TbBox *voi,
+                               int upscale, int coarsen, GCancellable *cancellable, TbProgressFunc progress,
+                               gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (rho != NULL && landmarks != NULL && voi != NULL, NULL);
+  /* the box's checks first: a bad VOI is refused before the long solve */
+  if (!check_voi (rho, voi, upscale, coarsen, error))
+    return NULL;
+  g_autoptr(TbFeSolver) whole = tb_topopt_whole_bone_solve (rho, landmarks, coarsen, cancellable, progress,
+                                                            user_data, error);
+  if (whole == NULL)
+    return NULL;
+  return tb_topopt_voi_model_from_whole (whole, rho, voi, upscale, coarsen, error);
 }

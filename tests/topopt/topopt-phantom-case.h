@@ -17,9 +17,52 @@ typedef struct {
   double voi_mm;          /* VOI edge (mm); 0 = the preset's size */
   int upscale;            /* n */
   int max_iterations;
-  gboolean localized;     /* loads from the whole-bone FE (needs tb_fe_localize) or hip-direction stresses */
   gboolean thickness;     /* measure Tb.Th (slower) */
 } CaseSettings;
+
+/* The whole bone for localized load cases (paper 000): the phantom's simulated clinical QCT as
+ * relative density, solved once under the hip cases (coarsened by `coarsen`, as the demo and
+ * `enhance --coarsen` do) and shared by every VOI of a run. */
+typedef struct {
+  TbVolume *rho;          /* relative density of the whole scan, clinical voxels */
+  TbFeSolver *solver;
+  int coarsen;
+  double seconds;         /* QCT + whole-bone FE */
+} CaseWholeBone;
+
+G_GNUC_UNUSED static void
+case_whole_bone_clear (CaseWholeBone *wb)
+{
+  g_clear_pointer (&wb->rho, tb_volume_unref);
+  g_clear_pointer (&wb->solver, tb_fe_solver_free);
+}
+
+G_GNUC_UNUSED static gboolean
+case_whole_bone_init (const TbPhantom *ph, int coarsen, CaseWholeBone *wb, GError **error)
+{
+  memset (wb, 0, sizeof *wb);
+  wb->coarsen = coarsen;
+  gint64 t0 = g_get_monotonic_time ();
+  const TbPhantomParams *pp = tb_phantom_get_params (ph);
+  TbPhantomQct *qct = tb_phantom_simulate_qct (ph, NULL, NULL, NULL, error);
+  if (qct == NULL)
+    return FALSE;
+  g_autoptr(TbVolume) bmd = tb_volume_copy (qct->hu, error);
+  if (bmd != NULL)
+    for (gsize e = 0; e < tb_volume_n_voxels (bmd); e++)
+      bmd->data[e] = (float) ((bmd->data[e] - qct->hu_a) / qct->hu_b);
+  tb_phantom_qct_free (qct);
+  if (bmd == NULL)
+    return FALSE;
+  wb->rho = tb_topopt_relative_density (bmd, pp->marrow_bmd, pp->tissue_bmd, error);
+  if (wb->rho == NULL)
+    return FALSE;
+  TbFemurLandmarks lm;
+  tb_phantom_get_landmarks (ph, &lm);
+  wb->solver = tb_topopt_whole_bone_solve (wb->rho, &lm, coarsen, NULL, NULL, NULL, error);
+  wb->seconds = (g_get_monotonic_time () - t0) * 1e-6;
+  return wb->solver != NULL;
+}
 
 typedef struct {
   double bvtv_truth, bvtv_to, bvtv_base, rho0_mean;
@@ -87,8 +130,11 @@ case_tbth (const TbVolume *binary)
   return th;
 }
 
+/* wb: the whole bone for localized load cases, or NULL for hip-direction apparent stresses on the
+ * VOI's faces (quick; the CI test) */
 static gboolean
-case_run (const TbPhantom *ph, const CaseSettings *cs, const TbTopoptSettings *base, CaseResult *out, GError **error)
+case_run (const TbPhantom *ph, const CaseSettings *cs, const CaseWholeBone *wb, const TbTopoptSettings *base,
+          CaseResult *out, GError **error)
 {
   memset (out, 0, sizeof *out);
   const TbPhantomVoi *voi = tb_phantom_find_voi (ph, cs->voi);
@@ -98,35 +144,63 @@ case_run (const TbPhantom *ph, const CaseSettings *cs, const TbTopoptSettings *b
   double edge = cs->voi_mm > 0 ? cs->voi_mm : voi->size[0];
   int nc = (int) lround (edge / s);
   double size[3] = { nc * s, nc * s, nc * s };
+  g_autoptr(TbVolume) rho0 = NULL;
+  g_autoptr(TbFeModel) model = NULL;
+  double centre[3] = { voi->centre[0], voi->centre[1], voi->centre[2] };
+  if (wb != NULL)
+    {
+      /* the VOI's voxels of the whole scan, aligned to the whole-bone coarsening (as the CLI does);
+       * the truth is cut on exactly those voxels' sub-grid */
+      TbBox box;
+      if (!tb_box_from_world (wb->rho, voi->centre, size, &box, error))
+        return FALSE;
+      int c = wb->coarsen;
+      box.x0 -= box.x0 % c; box.y0 -= box.y0 % c; box.z0 -= box.z0 % c;
+      box.nx += (c - box.nx % c) % c; box.ny += (c - box.ny % c) % c; box.nz += (c - box.nz % c) % c;
+      const int b0[3] = { box.x0, box.y0, box.z0 }, bn[3] = { box.nx, box.ny, box.nz };
+      for (int d = 0; d < 3; d++)
+        {
+          size[d] = bn[d] * wb->rho->spacing[d];
+          centre[d] = wb->rho->origin[d] + (b0[d] - 0.5 + 0.5 * bn[d]) * wb->rho->spacing[d];
+        }
+      rho0 = tb_volume_crop (wb->rho, &box, error);
+      if (rho0 == NULL)
+        return FALSE;
+      model = tb_topopt_voi_model_from_whole (wb->solver, wb->rho, &box, cs->upscale, c, error);
+      if (model == NULL)
+        return FALSE;
+    }
   /* the truth at n x resolution, on the clinical voxels' sub-grid */
-  g_autoptr(TbVolume) truth = tb_phantom_truth (ph, voi->centre, size, fine, NULL, NULL, NULL, error);
+  g_autoptr(TbVolume) truth = tb_phantom_truth (ph, centre, size, fine, NULL, NULL, NULL, error);
   if (truth == NULL)
     return FALSE;
-  /* the clinical scan of the VOI: the truth with a 2-voxel margin, degraded exactly as the QCT
-   * (box integration, PSF, calibration, noise), margin cut off so the PSF sees the bone around */
-  const int margin = 2;
-  double big[3] = { (nc + 2 * margin) * s, (nc + 2 * margin) * s, (nc + 2 * margin) * s };
-  g_autoptr(TbVolume) truth_big = tb_phantom_truth (ph, voi->centre, big, fine, NULL, NULL, NULL, error);
-  if (truth_big == NULL)
-    return FALSE;
-  g_autoptr(TbVolume) hu_big = tb_phantom_degrade (ph, truth_big, cs->upscale, pp->noise_seed, error);
-  if (hu_big == NULL)
-    return FALSE;
-  TbBox inner = { margin, margin, margin, nc, nc, nc };
-  g_autoptr(TbVolume) hu = tb_volume_crop (hu_big, &inner, error);
-  if (hu == NULL)
-    return FALSE;
-  for (gsize e = 0; e < tb_volume_n_voxels (hu); e++)
-    hu->data[e] = (float) ((hu->data[e] - pp->hu_a) / pp->hu_b);   /* -> BMD */
-  g_autoptr(TbVolume) rho0 = tb_topopt_relative_density (hu, pp->marrow_bmd, pp->tissue_bmd, error);
-  if (rho0 == NULL)
-    return FALSE;
-
-  double stress[3][6], w[3];
-  case_hip_stresses (stress, w);
-  g_autoptr(TbFeModel) model = tb_topopt_voi_model_stress (rho0, cs->upscale, 3, (const double (*)[6]) stress, w, error);
-  if (model == NULL)
-    return FALSE;
+  if (wb == NULL)
+    {
+      /* the clinical scan of the VOI: the truth with a 2-voxel margin, degraded exactly as the QCT
+       * (box integration, PSF, calibration, noise), margin cut off so the PSF sees the bone around */
+      const int margin = 2;
+      double big[3] = { (nc + 2 * margin) * s, (nc + 2 * margin) * s, (nc + 2 * margin) * s };
+      g_autoptr(TbVolume) truth_big = tb_phantom_truth (ph, voi->centre, big, fine, NULL, NULL, NULL, error);
+      if (truth_big == NULL)
+        return FALSE;
+      g_autoptr(TbVolume) hu_big = tb_phantom_degrade (ph, truth_big, cs->upscale, pp->noise_seed, error);
+      if (hu_big == NULL)
+        return FALSE;
+      TbBox inner = { margin, margin, margin, nc, nc, nc };
+      g_autoptr(TbVolume) hu = tb_volume_crop (hu_big, &inner, error);
+      if (hu == NULL)
+        return FALSE;
+      for (gsize e = 0; e < tb_volume_n_voxels (hu); e++)
+        hu->data[e] = (float) ((hu->data[e] - pp->hu_a) / pp->hu_b);   /* -> BMD */
+      rho0 = tb_topopt_relative_density (hu, pp->marrow_bmd, pp->tissue_bmd, error);
+      if (rho0 == NULL)
+        return FALSE;
+      double stress[3][6], w[3];
+      case_hip_stresses (stress, w);
+      model = tb_topopt_voi_model_stress (rho0, cs->upscale, 3, (const double (*)[6]) stress, w, error);
+      if (model == NULL)
+        return FALSE;
+    }
   TbTopoptSettings set = *base;
   set.upscale = cs->upscale;
   set.max_iterations = cs->max_iterations;
