@@ -378,15 +378,43 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       for (gsize d = 0; d < n; d++)
         rj[d] = S->fixed[d] ? 0.0 : C->f[d] - (C->u_pres != NULL ? zj[d] : 0.0);
       bnorm[j] = bcase[j] = sqrt (dot (rj, rj, n));
-      /* the residual of the last solution, kept only when it is a better start than zero (after a
-       * density change a soft part may have moved far, and CG would spend hundreds of iterations
-       * taking that motion back) */
+      /* the last solution, kept only when it is a better start than zero (after a density change
+       * a soft part may have moved far, and CG would spend hundreds of iterations taking that
+       * motion back). Without prescribed values "better" is measured in the energy norm, the one
+       * CG minimizes: scaled to its best multiple alpha = u.f / u.K u, the start's energy error is
+       * that of zero minus (u.f)^2 / u.K u, so any u with u.f > 0 qualifies. The residual's norm,
+       * the test used before, rejected 87 of 150 starts in a bone VOI's TO: after a design update
+       * the residual is large in the high frequencies a V-cycle removes at once. */
       tb_fe_apply_kernel (M, S->E, u, zj, S->s.n_threads);
+      gboolean keep;
+      if (C->u_pres == NULL)
+        {
+          double uf = 0, uku = 0;
+#pragma omp parallel for reduction(+:uf,uku) schedule(static)
+          for (gsize d = 0; d < n; d++)
+            if (!S->fixed[d])
+              {
+                uf += u[d] * C->f[d];
+                uku += u[d] * zj[d];
+              }
+          keep = uf > 0 && uku > 0;
+          double alpha = keep ? uf / uku : 1.0;
 #pragma omp parallel for schedule(static)
-      for (gsize d = 0; d < n; d++)
-        zj[d] = S->fixed[d] ? 0.0 : C->f[d] - zj[d];
+          for (gsize d = 0; d < n; d++)
+            {
+              u[d] *= alpha;
+              zj[d] = S->fixed[d] ? 0.0 : C->f[d] - alpha * zj[d];
+            }
+        }
+      else
+        {
+#pragma omp parallel for schedule(static)
+          for (gsize d = 0; d < n; d++)
+            zj[d] = S->fixed[d] ? 0.0 : C->f[d] - zj[d];
+          keep = !(sqrt (dot (zj, zj, n)) > bnorm[j]);
+        }
       double warm = sqrt (dot (zj, zj, n));
-      if (!(warm > bnorm[j]))
+      if (keep)
         {
           memcpy (rj, zj, n * sizeof (double));
           rnorm[j] = warm;
@@ -397,7 +425,7 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
             if (!S->fixed[d])
               u[d] = 0;
           rnorm[j] = bnorm[j];
-          if (S->s.verbose)
+          if (S->s.verbose && warm != bnorm[j])   /* (a first solve starts from zero quietly) */
             g_print ("FE case %d \"%s\": the last solution is a worse start than zero; starting from zero\n",
                      lc, C->name);
         }
