@@ -248,6 +248,18 @@ tb_box_from_world (const TbVolume *v, const double centre[3], const double size[
   return TRUE;
 }
 
+void
+tb_box_align (TbBox *box, int multiple)
+{
+  g_return_if_fail (box != NULL && multiple >= 1);
+  int *lo[3] = { &box->x0, &box->y0, &box->z0 }, *n[3] = { &box->nx, &box->ny, &box->nz };
+  for (int d = 0; d < 3; d++)
+    {
+      *lo[d] -= *lo[d] % multiple;
+      *n[d] += (multiple - *n[d] % multiple) % multiple;
+    }
+}
+
 /* ---- operations --------------------------------------------------------------------------- */
 
 TbVolume *

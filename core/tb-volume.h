@@ -118,6 +118,10 @@ gboolean   tb_volume_check_finite   (const TbVolume *v, const char *what, GError
 gboolean   tb_box_check             (const TbBox *box, int nx, int ny, int nz, GError **error);
 gboolean   tb_box_from_world        (const TbVolume *v, const double centre[3], const double size[3],
                                      TbBox *box, GError **error);
+/* Aligns a box (corner >= 0) to a grid of `multiple` voxels: the corner moves down to a multiple
+ * of it and the size rounds up to one (a whole-bone FE coarsened by that factor then cuts whole
+ * coarse elements). The box may then reach past the volume: check it. */
+void       tb_box_align             (TbBox *box, int multiple);
 
 /* Masks */
 TbMask    *tb_mask_new              (int nx, int ny, int nz, const double spacing[3], GError **error);

@@ -145,10 +145,7 @@ tb_cli_enhance_to (int argc, char **argv)
       if (!tb_box_from_world (hu, voi->centre, voi->size, &box, &error))
         return tb_cli_fail (cmd, error);
       /* align to the whole-bone coarsening so the localized model cuts whole coarse elements */
-      box.x0 -= box.x0 % coarsen; box.y0 -= box.y0 % coarsen; box.z0 -= box.z0 % coarsen;
-      box.nx += (coarsen - box.nx % coarsen) % coarsen;
-      box.ny += (coarsen - box.ny % coarsen) % coarsen;
-      box.nz += (coarsen - box.nz % coarsen) % coarsen;
+      tb_box_align (&box, coarsen);
     }
   else
     {

@@ -109,6 +109,11 @@ test_box_from_world (void)
   g_assert_cmpint (box.ny, ==, 4);
   g_assert_cmpint (box.nz, ==, 4);
   g_assert_cmpint (box.x0, ==, 8);
+  /* aligned to 3: corners down to multiples of 3, sizes up to them */
+  TbBox al = { 8, 9, 0, 4, 3, 1 };
+  tb_box_align (&al, 3);
+  g_assert_cmpint (al.x0, ==, 6); g_assert_cmpint (al.y0, ==, 9); g_assert_cmpint (al.z0, ==, 0);
+  g_assert_cmpint (al.nx, ==, 6); g_assert_cmpint (al.ny, ==, 3); g_assert_cmpint (al.nz, ==, 3);
   double far[3] = { 1e4, 0, 0 };
   g_assert_false (tb_box_from_world (v, far, size, &box, &error));
   g_assert_error (error, TB_VOLUME_ERROR, TB_VOLUME_ERROR_OUTSIDE);

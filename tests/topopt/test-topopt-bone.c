@@ -113,7 +113,7 @@ test_localized_shared (void)
   const double size[3] = { 5, 5, 5 };
   TbBox box;
   g_assert_true (tb_box_from_world (wb.rho, voi->centre, size, &box, &error));
-  box.x0 -= box.x0 % 2; box.y0 -= box.y0 % 2; box.z0 -= box.z0 % 2;
+  tb_box_align (&box, 2);
   g_autoptr(TbFeModel) shared = tb_topopt_voi_model_from_whole (wb.solver, wb.rho, &box, 2, 2, &error);
   g_assert_no_error (error);
   TbFemurLandmarks lm;

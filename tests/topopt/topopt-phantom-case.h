@@ -30,14 +30,14 @@ typedef struct {
   double seconds;         /* QCT + whole-bone FE */
 } CaseWholeBone;
 
-G_GNUC_UNUSED static void
+static void
 case_whole_bone_clear (CaseWholeBone *wb)
 {
   g_clear_pointer (&wb->rho, tb_volume_unref);
   g_clear_pointer (&wb->solver, tb_fe_solver_free);
 }
 
-G_GNUC_UNUSED static gboolean
+static gboolean
 case_whole_bone_init (const TbPhantom *ph, int coarsen, CaseWholeBone *wb, GError **error)
 {
   memset (wb, 0, sizeof *wb);
@@ -154,9 +154,7 @@ case_run (const TbPhantom *ph, const CaseSettings *cs, const CaseWholeBone *wb, 
       TbBox box;
       if (!tb_box_from_world (wb->rho, voi->centre, size, &box, error))
         return FALSE;
-      int c = wb->coarsen;
-      box.x0 -= box.x0 % c; box.y0 -= box.y0 % c; box.z0 -= box.z0 % c;
-      box.nx += (c - box.nx % c) % c; box.ny += (c - box.ny % c) % c; box.nz += (c - box.nz % c) % c;
+      tb_box_align (&box, wb->coarsen);
       const int b0[3] = { box.x0, box.y0, box.z0 }, bn[3] = { box.nx, box.ny, box.nz };
       for (int d = 0; d < 3; d++)
         {
@@ -166,7 +164,7 @@ case_run (const TbPhantom *ph, const CaseSettings *cs, const CaseWholeBone *wb, 
       rho0 = tb_volume_crop (wb->rho, &box, error);
       if (rho0 == NULL)
         return FALSE;
-      model = tb_topopt_voi_model_from_whole (wb->solver, wb->rho, &box, cs->upscale, c, error);
+      model = tb_topopt_voi_model_from_whole (wb->solver, wb->rho, &box, cs->upscale, wb->coarsen, error);
       if (model == NULL)
         return FALSE;
     }
