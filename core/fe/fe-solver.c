@@ -386,7 +386,7 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
        * the test used before, rejected 87 of 150 starts in a bone VOI's TO: after a design update
        * the residual is large in the high frequencies a V-cycle removes at once. */
       tb_fe_apply_kernel (M, S->E, u, zj, S->s.n_threads);
-      gboolean keep;
+      gboolean energy_better = FALSE;
       if (C->u_pres == NULL)
         {
           double uf = 0, uku = 0;
@@ -397,8 +397,8 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
                 uf += u[d] * C->f[d];
                 uku += u[d] * zj[d];
               }
-          keep = uf > 0 && uku > 0;
-          double alpha = keep ? uf / uku : 1.0;
+          energy_better = uf > 0 && uku > 0;
+          double alpha = energy_better ? uf / uku : 1.0;
 #pragma omp parallel for schedule(static)
           for (gsize d = 0; d < n; d++)
             {
@@ -411,10 +411,9 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
 #pragma omp parallel for schedule(static)
           for (gsize d = 0; d < n; d++)
             zj[d] = S->fixed[d] ? 0.0 : C->f[d] - zj[d];
-          keep = !(sqrt (dot (zj, zj, n)) > bnorm[j]);
         }
       double warm = sqrt (dot (zj, zj, n));
-      if (keep)
+      if (C->u_pres == NULL ? energy_better : !(warm > bnorm[j]))
         {
           memcpy (rj, zj, n * sizeof (double));
           rnorm[j] = warm;
