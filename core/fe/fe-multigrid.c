@@ -1009,13 +1009,18 @@ store_float_stencil (TbFeHierarchy *H, Level *L)
   g_clear_pointer (&L->Ad, g_free);
 }
 
+/* the moduli the hierarchy is built for: the solver's (NULL: the model's own) */
+static void
+take_moduli (TbFeHierarchy *H, const double *E)
+{
+  g_free (H->E);
+  H->E = E != NULL ? g_memdup2 (E, H->model->n_el * sizeof (double)) : tb_fe_model_moduli (H->model);
+}
+
 static gboolean
 cpu_update (TbFeHierarchy *H, GError **error)
 {
-  TbFeModel *M = H->model;
   gint64 t0 = g_get_monotonic_time ();
-  g_free (H->E);
-  H->E = tb_fe_model_moduli (M);
   fine_diagonal (H);
   gint64 t1 = g_get_monotonic_time ();
   for (int l = 1; l < H->nl; l++)
@@ -1095,7 +1100,7 @@ auto_levels (const TbFeModel *M)
 static void cpu_free (TbFeHierarchy *H);
 
 static TbFeHierarchy *
-cpu_setup (TbFeModel *M, const TbFeSettings *s, GError **error)
+cpu_setup (TbFeModel *M, const double *E, const TbFeSettings *s, GError **error)
 {
   TbFeHierarchy *H = g_new0 (TbFeHierarchy, 1);
   H->model = tb_fe_model_ref (M);
@@ -1127,10 +1132,10 @@ cpu_setup (TbFeModel *M, const TbFeSettings *s, GError **error)
       level_alloc (H, L, TRUE);
     }
   H->mu_elem = element_bound (H);
+  take_moduli (H, E);
   if (H->nl == 1)
     {
       /* one level: Jacobi-preconditioned CG (no coarse solve) */
-      H->E = tb_fe_model_moduli (M);
       fine_diagonal (H);
       return H;
     }
@@ -1156,12 +1161,11 @@ cpu_free (TbFeHierarchy *H)
 }
 
 static gboolean
-cpu_update_public (TbFeHierarchy *H, GError **error)
+cpu_update_public (TbFeHierarchy *H, const double *E, GError **error)
 {
+  take_moduli (H, E);
   if (H->nl == 1)
     {
-      g_free (H->E);
-      H->E = tb_fe_model_moduli (H->model);
       fine_diagonal (H);
       return TRUE;
     }

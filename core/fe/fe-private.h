@@ -53,6 +53,19 @@ double  *tb_fe_model_moduli (const TbFeModel *m);
 const guint8 *tb_fe_hierarchy_fixed (TbFeHierarchy *H);
 const double *tb_fe_hierarchy_moduli (TbFeHierarchy *H);
 const double *tb_fe_solver_moduli (const TbFeSolver *S);
+/* fe-condense.c: floating stiff parts eliminated from the CG (NULL: none to condense) */
+typedef struct _TbFeCondense TbFeCondense;
+TbFeCondense *tb_fe_condense_new      (const TbFeModel *m, const double *E);
+void          tb_fe_condense_free     (TbFeCondense *C);
+int           tb_fe_condense_n_groups (const TbFeCondense *C);
+gsize         tb_fe_condense_n_nodes  (const TbFeCondense *C);
+const double *tb_fe_condense_moduli   (const TbFeCondense *C);   /* for the hierarchy */
+void          tb_fe_condense_reduce   (const TbFeCondense *C, const TbFeModel *m, const guint8 *fixed, gsize n,
+                                       int nv, double *q);
+void          tb_fe_condense_zero     (const TbFeCondense *C, gsize n, int nv, double *x);
+void          tb_fe_condense_recover  (const TbFeCondense *C, const double *ku, double *u);
+void          tb_fe_condense_mark     (const TbFeCondense *C, guint8 *flags);
+
 /* fe-islands.c */
 typedef struct _TbFeIslands TbFeIslands;
 TbFeIslands *tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GError **error);

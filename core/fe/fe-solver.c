@@ -21,10 +21,13 @@ tb_fe_settings_init (TbFeSettings *s)
   s->verbose = g_getenv ("TB_FE_VERBOSE") != NULL;  /* like PETSc's -ksp_monitor, for any program */
   s->ops = NULL;
   s->island_modes = TRUE;
+  s->condense_floating = TRUE;
   /* experiments, like PETSc's options database: TB_FE_BATCH, TB_FE_LEVELS override the defaults */
   s->batch = g_getenv ("TB_FE_BATCH") != NULL ? atoi (g_getenv ("TB_FE_BATCH")) : 0;
   if (g_getenv ("TB_FE_ISLANDS") != NULL)
     s->island_modes = atoi (g_getenv ("TB_FE_ISLANDS")) != 0;
+  if (g_getenv ("TB_FE_CONDENSE") != NULL)
+    s->condense_floating = atoi (g_getenv ("TB_FE_CONDENSE")) != 0;
   s->levels = g_getenv ("TB_FE_LEVELS") != NULL ? atoi (g_getenv ("TB_FE_LEVELS")) : 0;
   if (g_getenv ("TB_FE_SMOOTH_STEPS") != NULL)
     s->smooth_steps = MAX (1, atoi (g_getenv ("TB_FE_SMOOTH_STEPS")));
@@ -58,6 +61,10 @@ tb_fe_settings_describe (const TbFeSettings *s)
         }
       g_string_append (o, " -mg_coarse_ksp_type preonly -mg_coarse_pc_type cholesky (LAPACK banded)");
     }
+  if (s->island_modes)
+    g_string_append (o, " -fe_deflate_floating");
+  if (s->condense_floating)
+    g_string_append (o, " -fe_condense_floating");
   if (s->batch > 0)
     g_string_append_printf (o, " -fe_batch %d", s->batch);
   else
@@ -85,6 +92,7 @@ struct _TbFeSolver {
   guint8 *fixed;             /* fine constrained DOFs incl. DOFs with no stiffness */
   GArray *res;               /* CaseResult */
   TbFeIslands *islands;      /* rigid modes of floating stiff parts (NULL: none) */
+  TbFeCondense *cond;        /* floating parts eliminated from the CG (NULL: none) */
   int stamp;
 };
 
@@ -160,13 +168,36 @@ refresh_fine (TbFeSolver *S)
     S->fixed[d] = M->fixed[d] || !(dg[d] + (M->spring != NULL ? M->spring[d] : 0) > 0);
 }
 
+/* the moduli the hierarchy and the deflated modes are built for: the model's, with the condensed
+ * parts at Emin (fe-condense.c) */
+static const double *
+hierarchy_moduli (TbFeSolver *S)
+{
+  return S->cond != NULL ? tb_fe_condense_moduli (S->cond) : S->E;
+}
+
+static void
+condense (TbFeSolver *S)
+{
+  g_clear_pointer (&S->cond, tb_fe_condense_free);
+  if (S->s.condense_floating)
+    S->cond = tb_fe_condense_new (S->model, S->E);
+  if (S->s.verbose && S->cond != NULL)
+    g_print ("FE: %d group(s) of floating stiff parts condensed out of the CG (%" G_GSIZE_FORMAT " nodes)\n",
+             tb_fe_condense_n_groups (S->cond), tb_fe_condense_n_nodes (S->cond));
+}
+
 static gboolean
 find_islands (TbFeSolver *S, GError **error)
 {
   g_clear_pointer (&S->islands, tb_fe_islands_free);
   if (!S->s.island_modes)
     return TRUE;
-  S->islands = tb_fe_islands_new (S->model, S->E, S->fixed, error);
+  /* condensed parts count as supported: they are not the CG's to deflate */
+  g_autofree guint8 *fixed = S->cond != NULL ? g_memdup2 (S->fixed, S->model->n_dofs) : NULL;
+  if (fixed != NULL)
+    tb_fe_condense_mark (S->cond, fixed);
+  S->islands = tb_fe_islands_new (S->model, hierarchy_moduli (S), fixed != NULL ? fixed : S->fixed, error);
   if (S->islands == NULL)
     return FALSE;
   if (S->s.verbose)
@@ -186,9 +217,10 @@ setup (TbFeSolver *S, GError **error)
     }
   free_vectors (S);
   refresh_fine (S);
+  condense (S);
   if (!find_islands (S, error))
     return FALSE;
-  S->H = S->ops->setup (S->model, &S->s, error);
+  S->H = S->ops->setup (S->model, hierarchy_moduli (S), &S->s, error);
   if (S->H == NULL)
     return FALSE;
   S->nl = S->ops->n_levels (S->H);
@@ -251,6 +283,7 @@ tb_fe_solver_free (TbFeSolver *S)
   g_free (S->E);
   g_free (S->fixed);
   tb_fe_islands_free (S->islands);
+  tb_fe_condense_free (S->cond);
   tb_fe_model_unref (S->model);
   g_free (S);
 }
@@ -264,10 +297,11 @@ tb_fe_solver_set_density (TbFeSolver *S, const float *rho, GError **error)
     return FALSE;
   refresh_fine (S);
   gint64 t1 = g_get_monotonic_time ();
+  condense (S);
   if (!find_islands (S, error))
     return FALSE;
   gint64 t2 = g_get_monotonic_time ();
-  if (!S->ops->update (S->H, error))
+  if (!S->ops->update (S->H, hierarchy_moduli (S), error))
     return FALSE;
   if (S->s.verbose)
     g_print ("FE: new densities: moduli %.2f ms, floating parts %.2f ms, multigrid hierarchy %.2f ms\n",
@@ -278,6 +312,15 @@ tb_fe_solver_set_density (TbFeSolver *S, const float *rho, GError **error)
 
 TbFeModel *tb_fe_solver_get_model (TbFeSolver *S) { return S->model; }
 int tb_fe_solver_n_levels (const TbFeSolver *S) { return S->nl; }
+
+void
+tb_fe_solver_get_floating (const TbFeSolver *S, int *condensed, int *deflated)
+{
+  if (condensed != NULL)
+    *condensed = tb_fe_condense_n_groups (S->cond);
+  if (deflated != NULL)
+    *deflated = S->islands != NULL ? tb_fe_islands_count (S->islands) : 0;
+}
 
 static double
 dot (const double *a, const double *b, gsize n)
@@ -377,6 +420,8 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
 #pragma omp parallel for schedule(static)
       for (gsize d = 0; d < n; d++)
         rj[d] = S->fixed[d] ? 0.0 : C->f[d] - (C->u_pres != NULL ? zj[d] : 0.0);
+      if (S->cond != NULL)
+        tb_fe_condense_reduce (S->cond, M, S->fixed, n, 1, rj);
       bnorm[j] = bcase[j] = sqrt (dot (rj, rj, n));
       /* the last solution, kept only when it is a better start than zero (after a density change
        * a soft part may have moved far, and CG would spend hundreds of iterations taking that
@@ -385,7 +430,11 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
        * that of zero minus (u.f)^2 / u.K u, so any u with u.f > 0 qualifies. The residual's norm,
        * the test used before, rejected 87 of 150 starts in a bone VOI's TO: after a design update
        * the residual is large in the high frequencies a V-cycle removes at once. */
+      if (S->cond != NULL)
+        tb_fe_condense_zero (S->cond, n, 1, u);   /* the CG's unknowns are u_R; u_F follows at the end */
       tb_fe_apply_kernel (M, S->E, u, zj, S->s.n_threads);
+      if (S->cond != NULL)
+        tb_fe_condense_reduce (S->cond, M, S->fixed, n, 1, zj);
       gboolean energy_better = FALSE;
       if (C->u_pres == NULL)
         {
@@ -465,6 +514,8 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         return FALSE;
       tb_fe_islands_precondition (S->islands, n, active, r, z, vcycle_cb, S);
+      if (S->cond != NULL)
+        tb_fe_condense_zero (S->cond, n, active, z);
       for (int j = 0; j < active; j++)
         {
           double *pj = p + j * n, *zj = z + j * n;
@@ -481,6 +532,8 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
           rz_old[j] = rz;
         }
       S->ops->apply (S->H, 0, active, p, q);
+      if (S->cond != NULL)
+        tb_fe_condense_reduce (S->cond, M, S->fixed, n, active, q);
       for (int j = 0; j < active; j++)
         {
           int lc = slot_case[j];
@@ -534,6 +587,12 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
       CaseResult *R = &g_array_index (S->res, CaseResult, lc);
       double *u = R->u;
+      if (S->cond != NULL)
+        {
+          /* u_F from u_R (f_F = 0) */
+          tb_fe_apply_kernel (M, S->E, u, q, S->s.n_threads);
+          tb_fe_condense_recover (S->cond, q, u);
+        }
       tb_fe_apply_kernel (M, S->E, u, q, S->s.n_threads);
       double tr = 0, c = 0;
 #pragma omp parallel for reduction(+:tr, c) schedule(static)

@@ -100,6 +100,8 @@ typedef struct {
   gboolean island_modes;    /* deflate rigid modes of stiff parts floating in void; default TRUE */
   int batch;                /* load cases solved together, sharing every operator pass and coarse solve;
                              * 0 = all that fit in memory (default), 1 = one after another */
+  gboolean condense_floating; /* eliminate stiff parts joined to no support or load from the CG (exact
+                             * static condensation, fe-condense.c); default TRUE */
 } TbFeSettings;
 void        tb_fe_settings_init        (TbFeSettings *settings);
 char       *tb_fe_settings_describe    (const TbFeSettings *settings); /* "-ksp_type cg -pc_type mg ..." */
@@ -119,6 +121,9 @@ gboolean    tb_fe_solve                (TbFeSolver *solver, GCancellable *cancel
                                         TbProgressFunc progress, gpointer user_data, GError **error);
 TbFeModel  *tb_fe_solver_get_model     (TbFeSolver *solver);
 int         tb_fe_solver_n_levels      (const TbFeSolver *solver);
+/* stiff parts joined to no support or load: condensed out of the CG, and (hinged to the rest at a
+ * node or an edge, or not condensed) deflated, for the current densities */
+void        tb_fe_solver_get_floating  (const TbFeSolver *solver, int *condensed, int *deflated);
 const double *tb_fe_solver_get_displacement (const TbFeSolver *solver, int lc);  /* n_dofs */
 void        tb_fe_solver_get_stats     (const TbFeSolver *solver, int lc, TbFeCaseStats *stats);
 double      tb_fe_solver_weighted_compliance (const TbFeSolver *solver);     /* sum_l w_l c_l */
@@ -162,8 +167,10 @@ gboolean    tb_fe_export_ccx           (const TbFeModel *model, const char *path
 typedef struct _TbFeHierarchy TbFeHierarchy;
 struct _TbFeOps {
   const char *name;
-  TbFeHierarchy *(*setup)  (TbFeModel *model, const TbFeSettings *settings, GError **error);
-  gboolean (*update)       (TbFeHierarchy *h, GError **error);   /* densities changed */
+  /* E: the element moduli to build for (n_elements; NULL = the model's). The solver passes its own:
+   * they differ from the model's where it condenses floating parts out of the CG (fe-condense.c). */
+  TbFeHierarchy *(*setup)  (TbFeModel *model, const double *E, const TbFeSettings *settings, GError **error);
+  gboolean (*update)       (TbFeHierarchy *h, const double *E, GError **error);   /* densities changed */
   void     (*free)         (TbFeHierarchy *h);
   int      (*n_levels)     (TbFeHierarchy *h);
   gsize    (*n_dofs)       (TbFeHierarchy *h, int level);

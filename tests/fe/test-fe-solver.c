@@ -3,6 +3,8 @@
 #include "fe/tb-fe.h"
 #include "tb-test.h"
 
+#include <lapacke.h>
+#undef I
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,6 +464,109 @@ test_bad_input (void)
   tb_fe_solver_free (S);
 }
 
+
+/* Stiff parts joined to the loaded structure by no node are condensed out of the CG (fe-condense.c):
+ * the answer is the direct solution's, floating parts included, and the same as with the parts left in
+ * the CG (their rigid modes deflated). A column fixed at its foot carries the load; beside it float two
+ * blocks one void element apart (one group: that element couples them) and a block touches the
+ * column's top at one corner node (hinged: it stays in the CG, deflated). E_void = 1e-6 E_solid. */
+static void
+test_condense (void)
+{
+  for (int dim = 2; dim <= 3; dim++)
+    {
+      int nx = 18, ny = dim == 3 ? 10 : 16, nz = dim == 3 ? 7 : 1;
+      double h[3] = { 0.1, 0.1, 0.1 };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TbFeModel) m = tb_fe_model_new (nx, ny, nz, h, &error);
+      g_assert_true (tb_fe_model_set_material (m, 1000, 1000e-6, 0.3, 3, &error));
+      gsize ne = tb_fe_model_n_elements (m);
+      g_autofree float *rho = g_new0 (float, ne);
+      for (gsize e = 0; e < ne; e++)
+        {
+          int i = e % nx, j = (e / nx) % ny, k = e / ((gsize) nx * ny);
+          gboolean zc = dim == 2 || (k >= 2 && k <= 4);
+          if (i >= 2 && i <= 5 && j <= ny - 3 && zc)                                   /* column */
+            rho[e] = 1;
+          if (i >= 6 && i <= 8 && j >= ny - 2 && (dim == 2 || (k >= 5 && k <= 6)))     /* hinged */
+            rho[e] = 1;
+          if (((i >= 10 && i <= 13 && j >= 3 && j <= 6) || (i >= 15 && i <= 16 && j >= 3 && j <= 4)) && zc)
+            rho[e] = 1;                                                                  /* floating */
+        }
+      g_assert_true (tb_fe_model_set_density (m, rho, &error));
+      tb_fe_model_fix_plane (m, TB_AXIS_Y, 0, TB_FE_XYZ);
+      int lc = tb_fe_model_add_load_case (m, "top", 1);
+      for (int k = 0; k <= (dim == 3 ? nz : 0); k++)
+        for (int i = 2; i <= 6; i++)
+          if (dim == 2 || (k >= 2 && k <= 5))
+            {
+              double f[3] = { 0.3, -1, 0.1 };
+              tb_fe_model_add_force (m, lc, tb_fe_model_node (m, i, ny - 2, k), f);
+            }
+      /* the direct solution: K assembled column by column, the free block factored (LAPACK) */
+      gsize nd = tb_fe_model_n_dofs (m), nf = 0;
+      g_autofree gsize *free_dof = g_new (gsize, nd);
+      for (gsize d = 0; d < nd; d++)
+        if (!tb_fe_model_is_constrained (m, d))
+          free_dof[nf++] = d;
+      g_autofree double *K = g_new0 (double, nf * nf);
+      g_autofree double *x = g_new0 (double, nd);
+      g_autofree double *y = g_new (double, nd);
+      for (gsize b = 0; b < nf; b++)
+        {
+          x[free_dof[b]] = 1;
+          tb_fe_model_apply_stiffness (m, x, y);
+          x[free_dof[b]] = 0;
+          for (gsize a = 0; a < nf; a++)
+            K[a * nf + b] = y[free_dof[a]];
+        }
+      g_autofree double *uref = g_new0 (double, nd);
+      g_autofree double *rhs = g_new (double, nf);
+      const double *f = tb_fe_model_get_forces (m, lc);
+      for (gsize a = 0; a < nf; a++)
+        rhs[a] = f[free_dof[a]];
+      g_assert_cmpint (LAPACKE_dposv (LAPACK_ROW_MAJOR, 'U', (lapack_int) nf, 1, K, (lapack_int) nf, rhs, 1), ==, 0);
+      double cref = 0, umax = 0;
+      for (gsize a = 0; a < nf; a++)
+        {
+          uref[free_dof[a]] = rhs[a];
+          cref += f[free_dof[a]] * rhs[a];
+          umax = MAX (umax, fabs (rhs[a]));
+        }
+      for (int condense = 1; condense >= 0; condense--)
+        {
+          TbFeSettings s;
+          tb_fe_settings_init (&s);
+          s.rtol = 1e-12;
+          s.max_iter = 5000;
+          s.condense_floating = condense;
+          g_autoptr(TbFeSolver) S = tb_fe_solver_new (m, &s, &error);
+          g_assert_no_error (error);
+          g_assert_true (tb_fe_solve (S, NULL, NULL, NULL, &error));
+          g_assert_no_error (error);
+          int nc, ndf;
+          tb_fe_solver_get_floating (S, &nc, &ndf);
+          TbFeCaseStats st;
+          tb_fe_solver_get_stats (S, lc, &st);
+          const double *u = tb_fe_solver_get_displacement (S, lc);
+          double err = 0;
+          for (gsize d = 0; d < nd; d++)
+            err = MAX (err, fabs (u[d] - uref[d]));
+          g_test_message ("dim %d, condense %d: %d condensed, %d deflated, %d iterations, max |u - u_direct| / "
+                          "max |u| = %.2e, compliance %.12g vs %.12g", dim, condense, nc, ndf, st.iterations,
+                          err / umax, st.compliance, cref);
+          /* the two floating blocks form one group; the hinged block is deflated either way */
+          g_assert_cmpint (nc, ==, condense ? 1 : 0);
+          g_assert_cmpint (ndf, ==, condense ? 1 : 3);
+          /* both solve the same system: the compliance to ~rtol; the displacements, floating blocks
+           * included (set by the void alone), to the direct solve's accuracy (cond ~1e9: 2e-10 to 5e-10
+           * seen), 20x margin */
+          tb_assert_rel (st.compliance, cref, 1e-10);
+          g_assert_cmpfloat (err / umax, <=, 1e-8);
+        }
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -470,6 +575,7 @@ main (int argc, char **argv)
   g_test_add_func ("/fe/options-agree", test_options_agree);
   g_test_add_func ("/fe/reuse", test_reuse);
   g_test_add_func ("/fe/batch", test_batch);
+  g_test_add_func ("/fe/condense", test_condense);
   g_test_add_func ("/fe/bad-input", test_bad_input);
   return g_test_run ();
 }
