@@ -57,26 +57,6 @@ struct _TbFeCondense {
   double *E;          /* moduli for the hierarchy */
 };
 
-static gsize
-find (gsize *p, gsize a)
-{
-  while (p[a] != a)
-    {
-      p[a] = p[p[a]];
-      a = p[a];
-    }
-  return a;
-}
-
-static void
-unite (gsize *p, gsize a, gsize b)
-{
-  a = find (p, a);
-  b = find (p, b);
-  if (a != b)
-    p[MAX (a, b)] = MIN (a, b);
-}
-
 static void
 group_clear (Group *g)
 {
@@ -269,7 +249,7 @@ tb_fe_condense_new (const TbFeModel *M, const double *E)
         {
           in_part[nodes[a]] = 1;
           if (a > 0)
-            unite (p, nodes[0], nodes[a]);
+            tb_fe_uf_unite (p, nodes[0], nodes[a]);
         }
     }
   /* anchored parts: a support, a prescribed value, a spring or a load on any of their nodes */
@@ -287,13 +267,13 @@ tb_fe_condense_new (const TbFeModel *M, const double *E)
             anchor = ((TbFeLoadCase *) g_ptr_array_index (M->cases, lc))->f[d] != 0;
         }
       if (anchor)
-        anchored[find (p, a)] = 1;
+        anchored[tb_fe_uf_find (p, a)] = 1;
     }
   /* floating nodes; then parts that share an element are joined into one group */
   gsize n_float = 0;
   for (gsize a = 0; a < M->n_nodes; a++)
     {
-      if (in_part[a] && !anchored[find (p, a)])
+      if (in_part[a] && !anchored[tb_fe_uf_find (p, a)])
         n_float++;
       else
         in_part[a] = 0;   /* from here: 1 = floating */
@@ -313,7 +293,7 @@ tb_fe_condense_new (const TbFeModel *M, const double *E)
                 if (first == G_MAXSIZE)
                   first = nodes[a];
                 else
-                  unite (p, first, nodes[a]);
+                  tb_fe_uf_unite (p, first, nodes[a]);
               }
         }
       /* the groups' node lists, by root */
@@ -323,7 +303,7 @@ tb_fe_condense_new (const TbFeModel *M, const double *E)
         {
           if (!in_part[a])
             continue;
-          gsize r = find (p, a);
+          gsize r = tb_fe_uf_find (p, a);
           gpointer idx;
           GArray *list;
           if (g_hash_table_lookup_extended (by_root, GSIZE_TO_POINTER (r), NULL, &idx))

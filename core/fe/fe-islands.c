@@ -38,17 +38,6 @@ struct _TbFeIslands {
   double *Ed;          /* the whole E, Cholesky factor (lower, column-major), or NULL */
 };
 
-static gsize
-uf_find (gsize *p, gsize a)
-{
-  while (p[a] != a)
-    {
-      p[a] = p[p[a]];
-      a = p[a];
-    }
-  return a;
-}
-
 static gboolean
 cholesky (double *A, int n)
 {
@@ -244,11 +233,7 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
                       ez > 0 ? e - (gsize) m->n[0] * m->n[1] : G_MAXSIZE };
       for (int a = 0; a < dim; a++)
         if (nb[a] != G_MAXSIZE && E[nb[a]] >= thr)
-          {
-            gsize r1 = uf_find (parent, e), r2 = uf_find (parent, nb[a]);
-            if (r1 != r2)
-              parent[MAX (r1, r2)] = MIN (r1, r2);
-          }
+          tb_fe_uf_unite (parent, e, nb[a]);
     }
   /* components holding a support (fixed DOF or spring at one of their nodes) are anchored */
   g_autofree guint8 *anchored = g_new0 (guint8, m->n_el);
@@ -263,7 +248,7 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
       int ne = tb_fe_node_elements (m, node, els);
       for (int q = 0; q < ne; q++)
         if (E[els[q]] >= thr)
-          anchored[uf_find (parent, els[q])] = 1;
+          anchored[tb_fe_uf_find (parent, els[q])] = 1;
     }
   /* (island, node) pairs of the floating components; a node on a hinge belongs to several */
   g_autofree gint32 *root_id = g_new (gint32, m->n_el);
@@ -275,7 +260,7 @@ tb_fe_islands_new (const TbFeModel *m, const double *E, const guint8 *fixed, GEr
     {
       if (E[e] < thr)
         continue;
-      gsize r = uf_find (parent, e);
+      gsize r = tb_fe_uf_find (parent, e);
       if (anchored[r])
         continue;
       if (root_id[r] < 0)

@@ -53,6 +53,27 @@ double  *tb_fe_model_moduli (const TbFeModel *m);
 const guint8 *tb_fe_hierarchy_fixed (TbFeHierarchy *H);
 const double *tb_fe_hierarchy_moduli (TbFeHierarchy *H);
 const double *tb_fe_solver_moduli (const TbFeSolver *S);
+/* union-find with path halving, over node or element indices (fe-islands.c, fe-condense.c) */
+static inline gsize
+tb_fe_uf_find (gsize *p, gsize a)
+{
+  while (p[a] != a)
+    {
+      p[a] = p[p[a]];
+      a = p[a];
+    }
+  return a;
+}
+
+static inline void
+tb_fe_uf_unite (gsize *p, gsize a, gsize b)
+{
+  a = tb_fe_uf_find (p, a);
+  b = tb_fe_uf_find (p, b);
+  if (a != b)
+    p[MAX (a, b)] = MIN (a, b);
+}
+
 /* fe-condense.c: floating stiff parts eliminated from the CG (NULL: none to condense) */
 typedef struct _TbFeCondense TbFeCondense;
 TbFeCondense *tb_fe_condense_new      (const TbFeModel *m, const double *E);
