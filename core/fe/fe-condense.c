@@ -33,9 +33,12 @@
  * their rigid modes deflated: 109 | 189. */
 #define PART_MODULUS 1e-2
 
-/* a group's factor may take this many flops (n kd^2) and bytes; larger groups stay in the CG */
+/* a group's factor may take this many flops (n kd^2) and bytes, and all factors together the room of
+ * four fine vectors plus 32 MB (within the memory estimate's work vectors, tb_fe_model_estimate_memory);
+ * the groups beyond stay in the CG */
 #define MAX_FLOPS 2e9
 #define MAX_BYTES (256.0 * 1024 * 1024)
+#define TOTAL_BYTES(n_dofs) (32.0 * (n_dofs) + 32.0 * 1024 * 1024)
 
 typedef struct {
   gsize n;            /* nodes, in band order */
@@ -131,7 +134,7 @@ band_order (const TbFeModel *M, gsize *nodes, gsize n)
  * loc: per node, scratch set to the node's index here and reset to -1 before returning. FALSE: too
  * large, or not positive definite (then the group stays in the CG). */
 static gboolean
-group_build (const TbFeModel *M, const double *E, Group *G, gint32 *loc, GArray *els)
+group_build (const TbFeModel *M, const double *E, Group *G, gint32 *loc, GArray *els, double *budget)
 {
   const int dim = M->dim, nen = M->nen, nke = M->nke;
   band_order (M, G->nodes, G->n);
@@ -166,9 +169,11 @@ group_build (const TbFeModel *M, const double *E, Group *G, gint32 *loc, GArray 
   const gsize nd = G->n * dim;
   G->kd = (int) MIN ((kdn + 1) * dim - 1, nd - 1);
   const int ldab = G->kd + 1;
-  gboolean ok = (double) nd * G->kd * G->kd <= MAX_FLOPS && (double) nd * ldab * sizeof (double) <= MAX_BYTES;
+  const double bytes = (double) nd * ldab * sizeof (double);
+  gboolean ok = (double) nd * G->kd * G->kd <= MAX_FLOPS && bytes <= MIN (MAX_BYTES, *budget);
   if (ok)
     {
+      *budget -= bytes;
       G->L = g_new0 (double, nd * ldab);
       gsize n_halo = 0;
       for (guint q = 0; q < els->len; q++)
@@ -328,13 +333,14 @@ tb_fe_condense_new (const TbFeModel *M, const double *E)
       for (gsize a = 0; a < M->n_nodes; a++)
         loc[a] = -1;
       GArray *els = g_array_new (FALSE, FALSE, sizeof (gsize));
+      double budget = TOTAL_BYTES (M->n_dofs);
       for (guint i = 0; i < lists->len; i++)
         {
           GArray *list = g_ptr_array_index (lists, i);
           Group G = { 0 };
           G.n = list->len;
           G.nodes = (gsize *) g_array_free (list, FALSE);
-          if (!group_build (M, E, &G, loc, els))
+          if (!group_build (M, E, &G, loc, els, &budget))
             {
               group_clear (&G);
               continue;
