@@ -388,6 +388,11 @@ tb_cli_fe (int argc, char **argv)
     }
   g_print ("weighted compliance %.8g N mm; %d multigrid levels; total %.2f s\n",
            tb_fe_solver_weighted_compliance (S), tb_fe_solver_n_levels (S), (g_get_monotonic_time () - t0) / 1e6);
+  int condensed, deflated;
+  tb_fe_solver_get_floating (S, &condensed, &deflated);
+  if (condensed + deflated > 0)
+    g_print ("stiff parts joined to no support or load: %d group(s) condensed out of the CG, %d deflated "
+             "(they carry no load; their displacements are set by the void around them)\n", condensed, deflated);
   if (output != NULL && !write_results (S, v, output, &error))
     return tb_cli_fail ("fe", error);
   return TB_CLI_OK;
