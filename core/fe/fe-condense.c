@@ -14,9 +14,10 @@
  * K_FF (the parts and the void elements around them: positive definite as Emin > 0) is factored by
  * LAPACK's banded Cholesky once per density, one group at a time (parts that share a void element
  * couple in K_FF and form one group). An element whose nodes all lie in F enters K_FF only, so the
- * multigrid hierarchy is built with those elements at Emin (tb_fe_condense_moduli): its fine operator is
- * K_RR on R exactly, K_FR on F (the void elements around a part keep their moduli), and its coarse
- * levels no longer see the parts. A group whose band factor would cost too much stays in the CG.
+ * multigrid hierarchy may be built with other moduli there (tb_fe_condense_moduli: the parts softened
+ * to PART_MODULUS below): its fine operator is still K_RR on R exactly and K_FR on F (the void
+ * elements around a part keep their moduli), and its coarse levels no longer tie the parts to the
+ * loaded structure. A group whose band factor would cost too much stays in the CG (deflated).
  */
 #include "fe-private.h"
 

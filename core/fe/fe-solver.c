@@ -169,7 +169,7 @@ refresh_fine (TbFeSolver *S)
 }
 
 /* the moduli the hierarchy and the deflated modes are built for: the model's, with the condensed
- * parts at Emin (fe-condense.c) */
+ * parts softened (to 1e-2 E_max, fe-condense.c) */
 static const double *
 hierarchy_moduli (TbFeSolver *S)
 {
