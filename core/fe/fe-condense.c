@@ -432,12 +432,14 @@ tb_fe_condense_reduce (const TbFeCondense *C, const TbFeModel *M, const guint8 *
   for (int v = 0; v < nv; v++)
     {
       double *qv = q + (gsize) v * n;
-      for (guint g = 0; g < C->groups->len; g++)
-        {
-          Group *G = &g_array_index (C->groups, Group, g);
-          group_solve (C, G, qv);
-          halo_subtract (C, M, G, fixed, qv);
-        }
+      const int ng = (int) C->groups->len;
+      /* the band solves read only F entries and write their group's own work: in parallel (they are
+       * most of the cost, bound by reading the factors); the halos may share R nodes: in turn */
+#pragma omp parallel for schedule(dynamic) if (ng > 1)
+      for (int g = 0; g < ng; g++)
+        group_solve (C, &g_array_index (C->groups, Group, g), qv);
+      for (int g = 0; g < ng; g++)
+        halo_subtract (C, M, &g_array_index (C->groups, Group, g), fixed, qv);
       tb_fe_condense_zero (C, n, 1, qv);
     }
 }
