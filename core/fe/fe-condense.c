@@ -131,11 +131,13 @@ band_order (const TbFeModel *M, gsize *nodes, gsize n)
   g_free (k);
 }
 
-/* The group's nodes (comp == g) are given; finds its elements, the band, the factor and the halo.
- * loc: per node, scratch set to the node's index here and reset to -1 before returning. FALSE: too
- * large, or not positive definite (then the group stays in the CG). */
+/* The group's nodes are given; finds its elements, the band, the factor and the halo, and gives the
+ * elements wholly inside the group (they enter K_FF only) the modulus `soft` at most in Eh, the
+ * hierarchy's moduli. loc: per node, scratch set to the node's index here and reset to -1 before
+ * returning. FALSE: too large, or not positive definite (then the group stays in the CG). */
 static gboolean
-group_build (const TbFeModel *M, const double *E, Group *G, gint32 *loc, GArray *els, double *budget)
+group_build (const TbFeModel *M, const double *E, Group *G, gint32 *loc, GArray *els, double *budget,
+             double soft, double *Eh)
 {
   const int dim = M->dim, nen = M->nen, nke = M->nke;
   band_order (M, G->nodes, G->n);
@@ -216,7 +218,10 @@ group_build (const TbFeModel *M, const double *E, Group *G, gint32 *loc, GArray 
               for (int a = 0; a < nen; a++)
                 halo |= loc[nodes[a]] < 0;
               if (!halo)
-                continue;
+                {
+                  Eh[e] = MIN (E[e], soft);
+                  continue;
+                }
               for (int a = 0; a < nen; a++)
                 G->halo_loc[G->n_halo * nen + a] = loc[nodes[a]];
               G->halo_E[G->n_halo] = E[e];
@@ -341,26 +346,11 @@ tb_fe_condense_new (const TbFeModel *M, const double *E)
           Group G = { 0 };
           G.n = list->len;
           G.nodes = (gsize *) g_array_free (list, FALSE);
-          if (!group_build (M, E, &G, loc, els, &budget))
+          if (!group_build (M, E, &G, loc, els, &budget, PART_MODULUS * emax, C->E))
             {
               group_clear (&G);
               continue;
             }
-          /* the elements wholly inside the group enter K_FF only: void for the hierarchy */
-          for (gsize k = 0; k < G.n; k++)
-            loc[G.nodes[k]] = 0;
-          for (guint q = 0; q < els->len; q++)
-            {
-              gsize e = g_array_index (els, gsize, q), nodes[8];
-              tb_fe_element_nodes (M, e, nodes);
-              gboolean inside = TRUE;
-              for (int a = 0; a < nen; a++)
-                inside &= loc[nodes[a]] >= 0;
-              if (inside)
-                C->E[e] = MIN (E[e], PART_MODULUS * emax);
-            }
-          for (gsize k = 0; k < G.n; k++)
-            loc[G.nodes[k]] = -1;
           C->n_nodes += G.n;
           g_array_append_val (C->groups, G);
         }
@@ -457,17 +447,45 @@ tb_fe_condense_zero (const TbFeCondense *C, gsize n, int nv, double *x)
       }
 }
 
-/* u_F = K_FF^-1 (f_F - K_FR u_R) = -K_FF^-1 K_FR u_R (no load on F): ku holds K u for u with u_F = 0 */
+/* u_F = K_FF^-1 (f_F - K_FR u_R) = -K_FF^-1 K_FR u_R (no load on F); K_FR u_R from the halo
+ * elements' K_e (u_R includes prescribed values). Groups in parallel: each writes its own u_F. */
 void
-tb_fe_condense_recover (const TbFeCondense *C, const double *ku, double *u)
+tb_fe_condense_recover (const TbFeCondense *C, const TbFeModel *M, double *u)
 {
-  for (guint g = 0; g < C->groups->len; g++)
+  const int dim = C->dim, nen = C->nen, nke = C->nke, ng = (int) C->groups->len;
+#pragma omp parallel for schedule(dynamic) if (ng > 1)
+  for (int g = 0; g < ng; g++)
     {
       Group *G = &g_array_index (C->groups, Group, g);
-      group_solve (C, G, ku);
+      memset (G->work, 0, G->n * dim * sizeof (double));
+      for (gsize h = 0; h < G->n_halo; h++)
+        {
+          const gint32 *lc = G->halo_loc + h * nen;
+          gsize nodes[8];
+          tb_fe_element_nodes (M, G->halo[h], nodes);
+          double ue[24];
+          for (int a = 0; a < nen; a++)
+            for (int c = 0; c < dim; c++)
+              ue[a * dim + c] = lc[a] < 0 ? u[nodes[a] * dim + c] : 0.0;
+          for (int a = 0; a < nen; a++)
+            {
+              if (lc[a] < 0)
+                continue;
+              for (int c = 0; c < dim; c++)
+                {
+                  const double *k = C->K0 + (a * dim + c) * nke;
+                  double s = 0;
+                  for (int b = 0; b < nke; b++)
+                    s += k[b] * ue[b];
+                  G->work[(gsize) lc[a] * dim + c] += G->halo_E[h] * s;
+                }
+            }
+        }
+      LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'L', (lapack_int) (G->n * dim), G->kd, 1, G->L, G->kd + 1, G->work,
+                           (lapack_int) (G->n * dim));
       for (gsize i = 0; i < G->n; i++)
-        for (int c = 0; c < C->dim; c++)
-          u[G->nodes[i] * C->dim + c] = -G->work[i * C->dim + c];
+        for (int c = 0; c < dim; c++)
+          u[G->nodes[i] * dim + c] = -G->work[i * dim + c];
     }
 }
 

@@ -84,7 +84,7 @@ const double *tb_fe_condense_moduli   (const TbFeCondense *C);   /* for the hier
 void          tb_fe_condense_reduce   (const TbFeCondense *C, const TbFeModel *m, const guint8 *fixed, gsize n,
                                        int nv, double *q);
 void          tb_fe_condense_zero     (const TbFeCondense *C, gsize n, int nv, double *x);
-void          tb_fe_condense_recover  (const TbFeCondense *C, const double *ku, double *u);
+void          tb_fe_condense_recover  (const TbFeCondense *C, const TbFeModel *m, double *u);
 void          tb_fe_condense_mark     (const TbFeCondense *C, guint8 *flags);
 
 /* fe-islands.c */

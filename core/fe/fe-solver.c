@@ -588,11 +588,7 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       CaseResult *R = &g_array_index (S->res, CaseResult, lc);
       double *u = R->u;
       if (S->cond != NULL)
-        {
-          /* u_F from u_R (f_F = 0) */
-          tb_fe_apply_kernel (M, S->E, u, q, S->s.n_threads);
-          tb_fe_condense_recover (S->cond, q, u);
-        }
+        tb_fe_condense_recover (S->cond, M, u);   /* u_F from u_R (f_F = 0) */
       tb_fe_apply_kernel (M, S->E, u, q, S->s.n_threads);
       double tr = 0, c = 0;
 #pragma omp parallel for reduction(+:tr, c) schedule(static)
