@@ -246,9 +246,12 @@ use_avx512 (void)
 
 /* y = K x element by element. Races are avoided by slabs: the outermost element axis is cut into an
  * even number of chunks; even chunks run in parallel, then odd ones (chunks of one parity share no node).
- * E holds the per-element moduli. */
+ * E holds the per-element moduli. With erange and act (fe-private.h), rows are walked only where they
+ * hold elements with stiffness and y is zeroed only on the active entries: a whole bone's box is mostly
+ * air. */
 void
-tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads)
+tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erange, const TbFeActive *act,
+                           const double *x, double *y, int n_threads)
 {
   const int dim = m->dim, nen = m->nen;
   const int nx = m->n[0], ny = m->n[1];
@@ -264,9 +267,18 @@ tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double
   nchunks = MAX (2, nchunks - (nchunks & 1));
 #pragma omp parallel num_threads(nt)
   {
+    if (act != NULL)
+      {
 #pragma omp for schedule(static)
-    for (gsize d = 0; d < m->n_dofs; d++)
-      y[d] = 0;
+        TB_FE_ACTIVE_FOR (act, d)
+          y[d] = 0;
+      }
+    else
+      {
+#pragma omp for schedule(static)
+        for (gsize d = 0; d < m->n_dofs; d++)
+          y[d] = 0;
+      }
     for (int phase = 0; phase < 2; phase++)
       {
 #pragma omp for schedule(dynamic, 1)
@@ -278,27 +290,109 @@ tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double
                 int ey0 = dim == 3 ? 0 : s, ey1 = dim == 3 ? ny : s + 1, ez = dim == 3 ? s : 0;
                 for (int ey = ey0; ey < ey1; ey++)
                   {
-                    gsize base = nnx * ((gsize) ey + nny * (gsize) ez);
-                    const double *Er = E + (gsize) nx * ((gsize) ey + (gsize) ny * ez);
+                    gsize r = (gsize) ey + (gsize) ny * ez;
+                    int lo = erange != NULL ? erange[2 * r] : 0, hi = erange != NULL ? erange[2 * r + 1] : nx;
+                    if (lo >= hi)
+                      continue;
+                    if (simd && erange != NULL)
+                      {
+                        /* whole vectors of 8 (elements outside [lo, hi) have E = 0 and add zeros),
+                         * rather than a scalar remainder at 5x the cost per element */
+                        int w = (hi - lo + 7) / 8 * 8;
+                        if (w <= nx)
+                          {
+                            lo = MIN (lo, nx - w);
+                            hi = lo + w;
+                          }
+                      }
+                    gsize base = nnx * ((gsize) ey + nny * (gsize) ez) + lo;
+                    const double *Er = E + (gsize) nx * r + lo;
                     int done = 0;
 #ifdef TB_HAVE_AVX512_PATH
                     if (simd)
-                      done = dim == 3 ? row_3d_avx512 (m->K0, Er, off, base, nx, x, y)
-                                      : row_2d_avx512 (m->K0, Er, off, base, nx, x, y);
+                      done = dim == 3 ? row_3d_avx512 (m->K0, Er, off, base, hi - lo, x, y)
+                                      : row_2d_avx512 (m->K0, Er, off, base, hi - lo, x, y);
 #endif
                     if (dim == 3)
-                      row_scalar (3, m->K0, Er, off, base, done, nx, x, y);
+                      row_scalar (3, m->K0, Er, off, base, done, hi - lo, x, y);
                     else
-                      row_scalar (2, m->K0, Er, off, base, done, nx, x, y);
+                      row_scalar (2, m->K0, Er, off, base, done, hi - lo, x, y);
                   }
               }
           }
       }
   }
   (void) simd;
-  if (m->spring != NULL)
+  if (m->spring == NULL)
+    return;
+  if (act != NULL)
+    {
+#pragma omp parallel for schedule(static) num_threads(nt)
+      TB_FE_ACTIVE_FOR (act, d)
+        y[d] += m->spring[d] * x[d];
+    }
+  else
     for (gsize d = 0; d < m->n_dofs; d++)
       y[d] += m->spring[d] * x[d];
+}
+
+void
+tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads)
+{
+  tb_fe_apply_kernel_active (m, E, NULL, NULL, x, y, n_threads);
+}
+
+/* ---- active entries ---- */
+
+#define SPAN_CUT 4096  /* longest span kept whole: shares of a dense grid balance to within this */
+
+void
+tb_fe_active_build (TbFeActiveBuf *b, const TbFeSpan *spans, gsize n_spans, int n_part)
+{
+  tb_fe_active_clear (b);
+  GArray *out = g_array_new (FALSE, FALSE, sizeof (TbFeSpan));
+  gsize total = 0;
+  for (gsize i = 0; i < n_spans; )
+    {
+      TbFeSpan t = spans[i++];
+      while (i < n_spans && spans[i].lo == t.hi)
+        t.hi = spans[i++].hi;
+      for (gsize lo = t.lo; lo < t.hi; lo += SPAN_CUT)
+        {
+          TbFeSpan c = { lo, MIN (t.hi, lo + SPAN_CUT) };
+          g_array_append_val (out, c);
+          total += c.hi - c.lo;
+        }
+    }
+  n_part = MAX (n_part, 1);
+  b->part = g_new (gsize, n_part + 1);
+  b->part[0] = 0;
+  gsize s = 0, acc = 0;
+  for (int t = 1; t < n_part; t++)
+    {
+      while (s < out->len && acc + (g_array_index (out, TbFeSpan, s).hi - g_array_index (out, TbFeSpan, s).lo) / 2
+                               < total * t / n_part)
+        {
+          acc += g_array_index (out, TbFeSpan, s).hi - g_array_index (out, TbFeSpan, s).lo;
+          s++;
+        }
+      b->part[t] = s;
+    }
+  b->part[n_part] = out->len;
+  b->a.n_span = out->len;
+  b->a.n_active = total;
+  b->a.n_part = n_part;
+  b->span = (TbFeSpan *) g_array_free (out, FALSE);
+  b->a.span = b->span;
+  b->a.part = b->part;
+}
+
+void
+tb_fe_active_clear (TbFeActiveBuf *b)
+{
+  g_free (b->span);
+  g_free (b->part);
+  memset (b, 0, sizeof *b);
 }
 
 /* out_e = u_e^T K0 u_e (unit-modulus element energy, times 2), every element */

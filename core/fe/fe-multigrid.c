@@ -58,6 +58,8 @@ typedef struct {
   double *band;       /* coarsest: banded Cholesky factor */
   gsize *bnode;       /* coarsest: node -> its number in the band ordering */
   int kd;
+  int *rlo, *rhi;     /* per node row (j, k): its active nodes lie in [rlo, rhi) (none: rlo == rhi) */
+  TbFeActiveBuf act;  /* the active entries of the level's vectors (tb-fe.h) */
 } Level;
 
 struct _TbFeHierarchy {
@@ -68,10 +70,16 @@ struct _TbFeHierarchy {
   double *E;          /* fine element moduli */
   guint8 *el_fixed;   /* fine elements with a constrained DOF (their Galerkin rows are masked) */
   double mu_elem;     /* rigorous bound of lambda_max(D^-1 A) on the fine level */
+  int *erange;        /* per fine element row: [lo, hi) holds its elements with E != 0 */
   Level lv[MAX_LEVELS];
 };
 
 static void make_fixed_list (Level *L);
+
+/* q over the active entries of level L, vector by vector (FOR_VECTORS) or once: the loops of this
+ * file touch nothing else (tb-fe.h, TbFeActive) */
+#define ACTIVE_FOR(L, q) TB_FE_ACTIVE_FOR (&(L)->act.a, q)
+#define PAR_IF(L) if ((L)->act.a.n_active > 50000)
 
 /* ---- geometry helpers ---- */
 
@@ -189,10 +197,10 @@ typedef float vecf __attribute__ ((vector_size (SW * sizeof (float))));
 
 static inline __attribute__ ((always_inline)) void
 stencil_row (const int dim, const int nvb, const Level *L, int ns, const int *sl, const gssize *so,
-             const double *x, gsize nd, gsize n0, int nx, const float *arow, double *y)
+             const double *x, gsize nd, gsize n0, int ib, int nx, const float *arow, double *y)
 {
   const int nsc = (dim == 3 ? 27 : 9) * dim * dim;
-  for (int i0 = 0; i0 < nx; i0 += SW)
+  for (int i0 = ib; i0 < nx; i0 += SW)
     {
       vecd acc[STENCIL_NVB][3];
       for (int v = 0; v < nvb; v++)
@@ -230,10 +238,15 @@ stencil_apply (TbFeHierarchy *H, Level *L, int nv, const double *x, double *y)
   const int dim = H->dim, S = H->S;
   const int nx = L->nn[0], ny = L->nn[1], nz = L->nn[2];
   const gsize nd = L->n_dofs;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
+#pragma omp parallel for collapse(2) schedule(dynamic, 16) num_threads(H->nt)
   for (int k = 0; k < nz; k++)
     for (int j = 0; j < ny; j++)
       {
+        /* the row's active nodes, from the start of their first block (the rest of the row stays zero) */
+        const gsize row = (gsize) j + (gsize) ny * k;
+        const int lo = L->rlo[row] / SW * SW, hi = L->rhi[row];
+        if (L->rlo[row] >= hi)
+          continue;
         /* the neighbours inside the grid (rows above and below the ends are skipped) */
         int sl[27], ns = 0;
         gssize so[27];
@@ -254,15 +267,15 @@ stencil_apply (TbFeHierarchy *H, Level *L, int nv, const double *x, double *y)
             const int nvb = MIN (STENCIL_NVB, nv - v0);
             if (dim == 3)
               {
-                if (nvb == 1) stencil_row (3, 1, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
-                else if (nvb == 2) stencil_row (3, 2, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
-                else stencil_row (3, 3, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+                if (nvb == 1) stencil_row (3, 1, L, ns, sl, so, xv, nd, n0, lo, hi, arow, yv);
+                else if (nvb == 2) stencil_row (3, 2, L, ns, sl, so, xv, nd, n0, lo, hi, arow, yv);
+                else stencil_row (3, 3, L, ns, sl, so, xv, nd, n0, lo, hi, arow, yv);
               }
             else
               {
-                if (nvb == 1) stencil_row (2, 1, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
-                else if (nvb == 2) stencil_row (2, 2, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
-                else stencil_row (2, 3, L, ns, sl, so, xv, nd, n0, nx, arow, yv);
+                if (nvb == 1) stencil_row (2, 1, L, ns, sl, so, xv, nd, n0, lo, hi, arow, yv);
+                else if (nvb == 2) stencil_row (2, 2, L, ns, sl, so, xv, nd, n0, lo, hi, arow, yv);
+                else stencil_row (2, 3, L, ns, sl, so, xv, nd, n0, lo, hi, arow, yv);
               }
           }
       }
@@ -275,7 +288,7 @@ cpu_apply (TbFeHierarchy *H, int l, int nv, const double *x, double *y)
   const gsize nd = L->n_dofs;
   if (l == 0)
     for (int v = 0; v < nv; v++)  /* the element kernel is compute-bound: nothing to share */
-      tb_fe_apply_kernel (H->model, H->E, x + v * nd, y + v * nd, H->nt);
+      tb_fe_apply_kernel_active (H->model, H->E, H->erange, &L->act.a, x + v * nd, y + v * nd, H->nt);
   else
     stencil_apply (H, L, nv, x, y);
   for (int v = 0; v < nv; v++)
@@ -323,6 +336,8 @@ level_clear (Level *L)
   g_free (L->A); g_free (L->Ad); g_free (L->cells); g_free (L->dinv); g_free (L->fixed);
   g_free (L->fixed_list); g_free (L->eig);
   g_free (L->t1); g_free (L->t2); g_free (L->band); g_free (L->bnode);
+  g_free (L->rlo); g_free (L->rhi);
+  tb_fe_active_clear (&L->act);
   memset (L, 0, sizeof *L);
 }
 
@@ -657,14 +672,64 @@ static void
 make_fixed_list (Level *L)
 {
   gsize n = 0;
-  for (gsize d = 0; d < L->n_dofs; d++)
+  ACTIVE_FOR (L, d)
     n += L->fixed[d] != 0;
   g_free (L->fixed_list);
   L->fixed_list = g_new (gsize, MAX (n, 1));
   L->n_fixed = 0;
-  for (gsize d = 0; d < L->n_dofs; d++)
+  ACTIVE_FOR (L, d)
     if (L->fixed[d])
       L->fixed_list[L->n_fixed++] = d;
+}
+
+/* The level's active entries from its active nodes on[]: per row the range from the first to the
+ * last, as spans of the level's vectors (level 0 interleaved, coarse levels component by component). */
+static void
+level_activity (TbFeHierarchy *H, Level *L, const guint8 *on)
+{
+  const int nx = L->nn[0];
+  const gsize rows = (gsize) L->nn[1] * L->nn[2];
+  if (L->rlo == NULL)
+    {
+      L->rlo = g_new (int, rows);
+      L->rhi = g_new (int, rows);
+    }
+  GArray *sp = g_array_new (FALSE, FALSE, sizeof (TbFeSpan));
+  for (gsize r = 0; r < rows; r++)
+    {
+      const guint8 *o = on + r * nx;
+      int lo = 0, hi = nx;
+      while (lo < hi && !o[lo])
+        lo++;
+      while (hi > lo && !o[hi - 1])
+        hi--;
+      L->rlo[r] = lo;
+      L->rhi[r] = hi;
+    }
+  for (int c = 0; c < (L->soa ? H->dim : 1); c++)
+    for (gsize r = 0; r < rows; r++)
+      if (L->rlo[r] < L->rhi[r])
+        {
+          gsize n0 = r * nx;   /* lnode (L, 0, j, k) */
+          TbFeSpan t = L->soa ? (TbFeSpan) { L->guard + c * L->stride + n0 + L->rlo[r], L->guard + c * L->stride + n0 + L->rhi[r] }
+                              : (TbFeSpan) { (n0 + L->rlo[r]) * H->dim, (n0 + L->rhi[r]) * H->dim };
+          g_array_append_val (sp, t);
+        }
+  tb_fe_active_build (&L->act, (const TbFeSpan *) sp->data, sp->len, H->nt);
+  g_array_free (sp, TRUE);
+}
+
+/* coarse level: a node is active when its stencil has a diagonal (PSD: else its row is empty) */
+static void
+coarse_activity (TbFeHierarchy *H, Level *L)
+{
+  const int dim = H->dim, centre = dim == 3 ? 13 : 4;
+  g_autofree guint8 *on = g_new0 (guint8, L->n_nodes);
+  for (gsize n = 0; n < L->n_nodes; n++)
+    for (int c = 0; c < dim; c++)
+      if (L->Ad[adidx (n, centre, c, c, dim)] > 0)
+        on[n] = 1;
+  level_activity (H, L, on);
 }
 
 /* lambda_max of D^-1 A by power iteration: 12 steps from a random start, or 4 from the previous
@@ -683,14 +748,14 @@ estimate_lmax (TbFeHierarchy *H, int l)
   if (warm)
     {
       steps = 6;
-      for (gsize d = 0; d < n; d++)
+      ACTIVE_FOR (L, d)
         enorm += L->eig[d] * L->eig[d];
-      enorm = sqrt (enorm / MAX (n, 1));
+      enorm = sqrt (enorm / MAX (L->act.a.n_active, 1));
     }
   else
     L->eig = g_new0 (double, n);
   guint32 seed = 12345u;
-  for (gsize d = 0; d < n; d++)
+  ACTIVE_FOR (L, d)
     {
       seed = seed * 1664525u + 1013904223u;
       double rnd = (double) (seed >> 8) / 16777216.0 - 0.5;
@@ -700,16 +765,16 @@ estimate_lmax (TbFeHierarchy *H, int l)
   for (int it = 0; it < steps; it++)
     {
       double nv = 0, vw = 0, nn = 0;
-#pragma omp parallel for simd reduction(+:nv) schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize d = 0; d < n; d++)
+#pragma omp parallel for reduction(+:nv) schedule(static) num_threads(H->nt) PAR_IF (L)
+      ACTIVE_FOR (L, d)
         nv += v[d] * v[d] / (L->dinv[d] > 0 ? L->dinv[d] : 1);
       cpu_apply (H, l, 1, v, w);
-#pragma omp parallel for simd reduction(+:vw) schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize d = 0; d < n; d++)
+#pragma omp parallel for reduction(+:vw) schedule(static) num_threads(H->nt) PAR_IF (L)
+      ACTIVE_FOR (L, d)
         vw += L->fixed[d] ? 0.0 : v[d] * w[d];
       lam = nv > 0 ? vw / nv : 1;  /* Rayleigh quotient of D^-1 A in the D inner product */
-#pragma omp parallel for simd reduction(+:nn) schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize d = 0; d < n; d++)
+#pragma omp parallel for reduction(+:nn) schedule(static) num_threads(H->nt) PAR_IF (L)
+      ACTIVE_FOR (L, d)
         {
           w[d] *= L->dinv[d];
           nn += w[d] * w[d];
@@ -717,28 +782,30 @@ estimate_lmax (TbFeHierarchy *H, int l)
       nn = sqrt (nn);
       if (!(nn > 0))
         break;
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize d = 0; d < n; d++)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+      ACTIVE_FOR (L, d)
         v[d] = w[d] / nn;
     }
-  memcpy (L->eig, v, n * sizeof (double));
+  ACTIVE_FOR (L, d)
+    L->eig[d] = v[d];
   return lam;
-}
-
-/* r = b - A x on level l, nv vectors */
-static void
-residual (TbFeHierarchy *H, int l, int nv, const double *b, const double *x, double *r)
-{
-  const gsize n = H->lv[l].n_dofs * nv;
-  cpu_apply (H, l, nv, x, r);
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-  for (gsize q = 0; q < n; q++)
-    r[q] = b[q] - r[q];
 }
 
 /* loops over nv vectors of a level: entry q of vector v is [v * nd + q]; the per-DOF data (dinv) is
  * shared, so the loop runs vector by vector */
 #define FOR_VECTORS(nv, nd) for (gsize v0 = 0; v0 < (gsize) (nv) * (nd); v0 += (nd))
+
+/* r = b - A x on level l, nv vectors */
+static void
+residual (TbFeHierarchy *H, int l, int nv, const double *b, const double *x, double *r)
+{
+  Level *L = &H->lv[l];
+  cpu_apply (H, l, nv, x, r);
+  FOR_VECTORS (nv, L->n_dofs)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+    ACTIVE_FOR (L, q)
+      r[v0 + q] = b[v0 + q] - r[v0 + q];
+}
 
 static void
 cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolean zero_guess)
@@ -757,15 +824,15 @@ cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolea
           if (zero_guess && it == 0)
             {
               FOR_VECTORS (nv, n)
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-                for (gsize q = 0; q < n; q++)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+                ACTIVE_FOR (L, q)
                   x[v0 + q] = om * dinv[q] * b[v0 + q];
               continue;
             }
           residual (H, l, nv, b, x, r);
           FOR_VECTORS (nv, n)
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-            for (gsize q = 0; q < n; q++)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+            ACTIVE_FOR (L, q)
               x[v0 + q] += om * dinv[q] * r[v0 + q];
         }
       return;
@@ -776,27 +843,36 @@ cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolea
   double rho_old = 1.0 / sigma;
   if (zero_guess)
     {
-      memcpy (r, b, sizeof (double) * n * nv);
-      memset (x, 0, sizeof (double) * n * nv);
+      /* x = 0, r = b: the first step needs neither */
+      FOR_VECTORS (nv, n)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+        ACTIVE_FOR (L, q)
+          {
+            d[v0 + q] = dinv[q] * b[v0 + q] / theta;
+            x[v0 + q] = 0;
+          }
     }
   else
-    residual (H, l, nv, b, x, r);
-  FOR_VECTORS (nv, n)
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-    for (gsize q = 0; q < n; q++)
-      d[v0 + q] = dinv[q] * r[v0 + q] / theta;
+    {
+      residual (H, l, nv, b, x, r);
+      FOR_VECTORS (nv, n)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+        ACTIVE_FOR (L, q)
+          d[v0 + q] = dinv[q] * r[v0 + q] / theta;
+    }
   for (int it = 0; it < steps; it++)
     {
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-      for (gsize q = 0; q < n * nv; q++)
-        x[q] += d[q];
+      FOR_VECTORS (nv, n)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+        ACTIVE_FOR (L, q)
+          x[v0 + q] += d[v0 + q];
       if (it == steps - 1)
         break;
       residual (H, l, nv, b, x, r);
       double rho = 1.0 / (2.0 * sigma - rho_old);
       FOR_VECTORS (nv, n)
-#pragma omp parallel for simd schedule(static) num_threads(H->nt) if (n > 50000)
-        for (gsize q = 0; q < n; q++)
+#pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
+        ACTIVE_FOR (L, q)
           d[v0 + q] = rho * rho_old * d[v0 + q] + 2.0 * rho / delta * dinv[q] * r[v0 + q];
       rho_old = rho;
     }
@@ -819,14 +895,20 @@ static void
 prolong_add1 (TbFeHierarchy *H, int f, const double *e, double *x)
 {
   Level *F = &H->lv[f], *C = &H->lv[f + 1];
-  const int dim = H->dim, fnx = F->nn[0];
+  const int dim = H->dim;
   gsize fb[3], cb[3], fs, cs;
   layout (F, dim, fb, &fs);
   layout (C, dim, cb, &cs);
-#pragma omp parallel for collapse(2) schedule(static) num_threads(H->nt)
+#pragma omp parallel for collapse(2) schedule(dynamic, 16) num_threads(H->nt)
   for (int k = 0; k < F->nn[2]; k++)
     for (int j = 0; j < F->nn[1]; j++)
       {
+        /* only the row's active nodes: the coarse nodes they take from are active too (each fine
+         * element with stiffness lies in a coarse cell, which gives all its corners stiffness) */
+        const gsize row = (gsize) j + (gsize) F->nn[1] * k;
+        const int lo = F->rlo[row], hi = F->rhi[row];
+        if (lo >= hi)
+          continue;
         gsize rows[4];
         double wr[4];
         int nr = 0;
@@ -842,7 +924,7 @@ prolong_add1 (TbFeHierarchy *H, int f, const double *e, double *x)
             const double *ec = e + cb[c];
             double *xc = x + fb[c];
             const guint8 *fx = F->fixed + fb[c];
-            for (int i = 0; i < fnx; i++)
+            for (int i = lo; i < hi; i++)
               {
                 int I = i / 2;
                 double v = 0;
@@ -870,10 +952,15 @@ restrict1 (TbFeHierarchy *H, int f, const double *r, double *rc)
 #pragma omp parallel num_threads(H->nt)
   {
     double *acc = g_new (double, (gsize) 3 * cnx);
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(dynamic, 16)
     for (int K = 0; K < C->nn[2]; K++)
       for (int J = 0; J < C->nn[1]; J++)
         {
+          /* the coarse row's active nodes (the rest of rc stays zero: no active fine node feeds them) */
+          const gsize row = (gsize) J + (gsize) C->nn[1] * K;
+          const int lo = C->rlo[row], hi = C->rhi[row];
+          if (lo >= hi)
+            continue;
           memset (acc, 0, sizeof (double) * 3 * cnx);
           for (int k = 2 * K - 1; k <= 2 * K + 1; k++)
             {
@@ -889,7 +976,7 @@ restrict1 (TbFeHierarchy *H, int f, const double *r, double *rc)
                       const guint8 *fx = F->fixed + fb[c];
                       double *ac = acc + (gsize) c * cnx;
 #define RM(i) (fx[(n0 + (i)) * fs] ? 0.0 : rr[(n0 + (i)) * fs])
-                      for (int I = 0; I < cnx; I++)
+                      for (int I = lo; I < hi; I++)
                         {
                           int i = 2 * I;
                           double sum = 0;
@@ -904,7 +991,7 @@ restrict1 (TbFeHierarchy *H, int f, const double *r, double *rc)
             }
           gsize m0 = lnode (C, 0, J, K);
           for (int c = 0; c < dim; c++)
-            for (int I = 0; I < cnx; I++)
+            for (int I = lo; I < hi; I++)
               {
                 gsize d = cb[c] + (m0 + I) * cs;
                 rc[d] = C->fixed[d] ? 0.0 : acc[(gsize) c * cnx + I];
@@ -956,13 +1043,31 @@ fine_diagonal (TbFeHierarchy *H)
             for (int c = 0; c < dim; c++)
               L->dinv[(base + i + off[a]) * dim + c] += Er[i] * kd[a * dim + c];
       }
+  g_autofree guint8 *on = g_new0 (guint8, L->n_nodes);
   for (gsize d = 0; d < L->n_dofs; d++)
     {
       double dg = L->dinv[d] + (M->spring != NULL ? M->spring[d] : 0.0);
       /* a DOF with no stiffness at all (Emin = 0 and only empty elements) is held at zero */
       L->fixed[d] = M->fixed[d] || !(dg > 0);
       L->dinv[d] = L->fixed[d] ? 0.0 : 1.0 / dg;
+      if (dg > 0)
+        on[d / dim] = 1;
     }
+  /* the empty space (nodes and element rows with no stiffness) that every pass may skip */
+  if (H->erange == NULL)
+    H->erange = g_new (int, 2 * ny * nz);
+  for (gsize r = 0; r < ny * nz; r++)
+    {
+      const double *Er = H->E + nx * r;
+      int lo = 0, hi = (int) nx;
+      while (lo < hi && Er[lo] == 0)
+        lo++;
+      while (hi > lo && Er[hi - 1] == 0)
+        hi--;
+      H->erange[2 * r] = lo;
+      H->erange[2 * r + 1] = hi;
+    }
+  level_activity (H, L, on);
   make_fixed_list (L);
   if (H->el_fixed == NULL)
     H->el_fixed = g_new (guint8, M->n_el);
@@ -1032,8 +1137,19 @@ cpu_update (TbFeHierarchy *H, GError **error)
   gint64 t3 = g_get_monotonic_time ();
   for (int l = 1; l < H->nl; l++)
     {
+      coarse_activity (H, &H->lv[l]);
       store_float_stencil (H, &H->lv[l]);
       make_fixed_list (&H->lv[l]);   /* level 0's is made by fine_diagonal */
+    }
+  /* the work vectors must be zero outside the (possibly changed) active entries */
+  for (int l = 0; l < H->nl; l++)
+    {
+      Level *L = &H->lv[l];
+      if (L->t1 != NULL)
+        {
+          memset (L->t1, 0, sizeof (double) * L->n_dofs * L->cap);
+          memset (L->t2, 0, sizeof (double) * L->n_dofs * L->cap);
+        }
     }
   gint64 t4 = g_get_monotonic_time ();
   for (int l = 0; l < H->nl - 1; l++)
@@ -1156,6 +1272,7 @@ cpu_free (TbFeHierarchy *H)
     level_clear (&H->lv[l]);
   g_free (H->E);
   g_free (H->el_fixed);
+  g_free (H->erange);
   tb_fe_model_unref (H->model);
   g_free (H);
 }
@@ -1173,6 +1290,7 @@ cpu_update_public (TbFeHierarchy *H, const double *E, GError **error)
 }
 
 static int cpu_n_levels (TbFeHierarchy *H) { return H->nl; }
+static const TbFeActive *cpu_active (TbFeHierarchy *H, int l) { return &H->lv[l].act.a; }
 static gsize cpu_n_dofs (TbFeHierarchy *H, int l) { return H->lv[l].n_dofs; }
 
 static void
@@ -1207,6 +1325,7 @@ static const TbFeOps cpu_ops = {
   .restrict_ = cpu_restrict,
   .prolong_add = cpu_prolong_add,
   .coarse_solve = cpu_coarse_or_jacobi,
+  .active = cpu_active,
 };
 
 #ifdef TB_FE_VARIANT_AVX512

@@ -47,6 +47,25 @@ int    tb_fe_node_elements (const TbFeModel *m, gsize node, gsize els[8]);
 void   tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, double *ue);
 #include <omp.h>
 void     tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads);
+/* the same, visiting only elements erange[2r] .. erange[2r+1]-1 of element row r = ey + ny ez (those with
+ * E != 0) and zeroing y only on the active entries act (the vectors are zero elsewhere, tb-fe.h) */
+void     tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erange, const TbFeActive *act,
+                                    const double *x, double *y, int n_threads);
+/* q over the active entries of A (const TbFeActive *), share t_ by share: put
+ * "#pragma omp parallel for schedule(static)" (and any reduction) right before it, one thread a share */
+#define TB_FE_ACTIVE_FOR(A, q) \
+  for (int t_ = 0; t_ < (A)->n_part; t_++) \
+    for (gsize s_ = (A)->part[t_]; s_ < (A)->part[t_ + 1]; s_++) \
+      for (gsize q = (A)->span[s_].lo, q##_end_ = (A)->span[s_].hi; q < q##_end_; q++)
+/* an owned TbFeActive (fe-kernel.c) */
+typedef struct {
+  TbFeActive a;
+  TbFeSpan *span;
+  gsize *part;
+} TbFeActiveBuf;
+/* from spans in increasing order (adjacent ones are merged, long ones cut so shares balance) */
+void     tb_fe_active_build (TbFeActiveBuf *b, const TbFeSpan *spans, gsize n_spans, int n_part);
+void     tb_fe_active_clear (TbFeActiveBuf *b);
 gboolean tb_fe_cpu_avx512 (void);  /* AVX-512F here and TB_FE_NO_SIMD unset (fe-kernel.c) */
 void     tb_fe_energy_kernel (const TbFeModel *m, const double *u, double *out);  /* u_e' K0 u_e */
 double  *tb_fe_model_moduli (const TbFeModel *m);

@@ -93,6 +93,7 @@ struct _TbFeSolver {
   GArray *res;               /* CaseResult */
   TbFeIslands *islands;      /* rigid modes of floating stiff parts (NULL: none) */
   TbFeCondense *cond;        /* floating parts eliminated from the CG (NULL: none) */
+  TbFeActiveBuf whole;       /* every fine entry, for a table without an active entry */
   int stamp;
 };
 
@@ -107,6 +108,35 @@ free_vectors (TbFeSolver *S)
   g_clear_pointer (&S->vx, g_free);
   g_clear_pointer (&S->vr, g_free);
   S->cap = 0;
+}
+
+/* A level's active entries (tb-fe.h); NULL: all of them (a table without the entry, coarse levels) */
+static const TbFeActive *
+level_active (TbFeSolver *S, int l)
+{
+  if (S->ops->active != NULL)
+    return S->ops->active (S->H, l);
+  if (l > 0)
+    return NULL;
+  if (S->whole.a.n_part == 0)
+    {
+      TbFeSpan t = { 0, S->model->n_dofs };
+      tb_fe_active_build (&S->whole, &t, 1, S->s.n_threads > 0 ? S->s.n_threads : omp_get_max_threads ());
+    }
+  return &S->whole.a;
+}
+
+/* after new densities the empty space may have moved: the kept vectors must be zero outside it */
+static void
+zero_vectors (TbFeSolver *S)
+{
+  for (int l = 0; l < S->nl && S->cap > 0; l++)
+    {
+      gsize n = S->ops->n_dofs (S->H, l) * S->cap;
+      memset (S->vb[l], 0, n * sizeof (double));
+      memset (S->vx[l], 0, n * sizeof (double));
+      memset (S->vr[l], 0, n * sizeof (double));
+    }
 }
 
 /* per-level multigrid vectors for nv right-hand sides */
@@ -273,6 +303,7 @@ tb_fe_solver_free (TbFeSolver *S)
 {
   if (S == NULL)
     return;
+  tb_fe_active_clear (&S->whole);
   if (S->H != NULL)
     S->ops->free (S->H);
   free_vectors (S);
@@ -303,6 +334,7 @@ tb_fe_solver_set_density (TbFeSolver *S, const float *rho, GError **error)
   gint64 t2 = g_get_monotonic_time ();
   if (!S->ops->update (S->H, hierarchy_moduli (S), error))
     return FALSE;
+  zero_vectors (S);
   if (S->s.verbose)
     g_print ("FE: new densities: moduli %.2f ms, floating parts %.2f ms, multigrid hierarchy %.2f ms\n",
              (t1 - t0) / 1e3, (t2 - t1) / 1e3, (g_get_monotonic_time () - t2) / 1e3);
@@ -332,6 +364,17 @@ dot (const double *a, const double *b, gsize n)
   return s;
 }
 
+/* the same over the active entries A (the vectors are zero elsewhere) */
+static double
+dot_active (const TbFeActive *A, const double *a, const double *b)
+{
+  double s = 0;
+#pragma omp parallel for reduction(+:s) schedule(static)
+  TB_FE_ACTIVE_FOR (A, i)
+    s += a[i] * b[i];
+  return s;
+}
+
 /* one V-cycle for nv right-hand sides at once (vectors one after another, n_dofs (l) each) */
 static void
 vcycle (TbFeSolver *S, int l, int nv, const double *b, double *x)
@@ -341,13 +384,24 @@ vcycle (TbFeSolver *S, int l, int nv, const double *b, double *x)
       S->ops->coarse_solve (S->H, nv, b, x);
       return;
     }
-  gsize n = S->ops->n_dofs (S->H, l) * nv;
+  gsize n = S->ops->n_dofs (S->H, l);
+  const TbFeActive *A = level_active (S, l);
   double *r = S->vr[l];
   S->ops->smooth (S->H, l, nv, b, x, TRUE);
   S->ops->apply (S->H, l, nv, x, r);
+  for (gsize v0 = 0; v0 < n * nv; v0 += n)
+    if (A != NULL)
+      {
+#pragma omp parallel for schedule(static) if (A->n_active > 50000)
+        TB_FE_ACTIVE_FOR (A, i)
+          r[v0 + i] = b[v0 + i] - r[v0 + i];
+      }
+    else
+      {
 #pragma omp parallel for simd schedule(static) if (n > 50000)
-  for (gsize i = 0; i < n; i++)
-    r[i] = b[i] - r[i];
+        for (gsize i = 0; i < n; i++)
+          r[v0 + i] = b[v0 + i] - r[v0 + i];
+      }
   S->ops->restrict_ (S->H, l, nv, r, S->vb[l + 1]);
   vcycle (S, l + 1, nv, S->vb[l + 1], S->vx[l + 1]);
   S->ops->prolong_add (S->H, l, nv, S->vx[l + 1], x);
@@ -385,10 +439,12 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
   const gsize n = M->n_dofs;
   gint64 t0 = g_get_monotonic_time ();
   reserve_vectors (S, nv);
-  g_autofree double *r = g_new (double, n * nv);
-  g_autofree double *z = g_new (double, n * nv);
-  g_autofree double *p = g_new (double, n * nv);
-  g_autofree double *q = g_new (double, n * nv);
+  /* zeroed: the passes below touch only the active entries A (tb-fe.h) */
+  const TbFeActive *A = level_active (S, 0);
+  g_autofree double *r = g_new0 (double, n * nv);
+  g_autofree double *z = g_new0 (double, n * nv);
+  g_autofree double *p = g_new0 (double, n * nv);
+  g_autofree double *q = g_new0 (double, n * nv);
   int slot_case[nv];           /* the load case in each slot */
   double bnorm[nv], rnorm[nv], rz_old[nv], bcase[nv];
   int its[nv];
@@ -519,16 +575,11 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
       for (int j = 0; j < active; j++)
         {
           double *pj = p + j * n, *zj = z + j * n;
-          double rz = dot (r + j * n, zj, n);
-          if (its[j] == 0)
-            memcpy (pj, zj, n * sizeof (double));
-          else
-            {
-              double beta = rz / rz_old[j];
-#pragma omp parallel for simd schedule(static)
-              for (gsize d = 0; d < n; d++)
-                pj[d] = zj[d] + beta * pj[d];
-            }
+          double rz = dot_active (A, r + j * n, zj);
+          double beta = its[j] == 0 ? 0.0 : rz / rz_old[j];
+#pragma omp parallel for schedule(static)
+          TB_FE_ACTIVE_FOR (A, d)
+            pj[d] = zj[d] + beta * pj[d];
           rz_old[j] = rz;
         }
       S->ops->apply (S->H, 0, active, p, q);
@@ -540,7 +591,7 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
           TbFeLoadCase *C = g_ptr_array_index (M->cases, lc);
           double *pj = p + j * n, *qj = q + j * n, *rj = r + j * n;
           double *u = g_array_index (S->res, CaseResult, lc).u;
-          double pq = dot (pj, qj, n);
+          double pq = dot_active (A, pj, qj);
           if (!(pq > 0))
             {
               g_set_error (error, TB_FE_ERROR, TB_FE_ERROR_SINGULAR,
@@ -549,8 +600,8 @@ solve_batch (TbFeSolver *S, int first, int nv, GCancellable *cancellable, TbProg
               return FALSE;
             }
           double a = rz_old[j] / pq, rr = 0;
-#pragma omp parallel for simd reduction(+:rr) schedule(static)
-          for (gsize d = 0; d < n; d++)
+#pragma omp parallel for reduction(+:rr) schedule(static)
+          TB_FE_ACTIVE_FOR (A, d)
             {
               u[d] += a * pj[d];
               rj[d] -= a * qj[d];

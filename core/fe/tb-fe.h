@@ -165,6 +165,17 @@ gboolean    tb_fe_export_ccx           (const TbFeModel *model, const char *path
  * n_dofs(level) entries (the CPU table stores them component by component with zero guard entries),
  * and only the table's own functions read them. */
 typedef struct _TbFeHierarchy TbFeHierarchy;
+/* Where a level's vectors can be non-zero: index ranges [lo, hi) in order, cut into n_part shares of
+ * nearly equal length (share t: spans part[t] .. part[t+1]-1) for threads. A whole bone's box is mostly
+ * empty space (Emin = 0 outside the bone); entries there belong to no element with stiffness, stay zero
+ * in every vector, and loops may skip them. */
+typedef struct { gsize lo, hi; } TbFeSpan;
+typedef struct {
+  const TbFeSpan *span;
+  gsize n_span, n_active;   /* n_active: the spans' total length */
+  const gsize *part;
+  int n_part;
+} TbFeActive;
 struct _TbFeOps {
   const char *name;
   /* E: the element moduli to build for (n_elements; NULL = the model's). The solver passes its own:
@@ -181,6 +192,10 @@ struct _TbFeOps {
   void     (*restrict_)    (TbFeHierarchy *h, int fine_level, int nv, const double *fine, double *coarse);
   void     (*prolong_add)  (TbFeHierarchy *h, int fine_level, int nv, const double *coarse, double *fine);
   void     (*coarse_solve) (TbFeHierarchy *h, int nv, const double *b, double *x);
+  /* The level's active entries (above). The table's functions read and write vectors only there, so
+   * a caller's own loops may too, provided its vectors are zero elsewhere (allocate them zeroed).
+   * NULL entry: every entry is active. Valid until the next setup or update. */
+  const TbFeActive *(*active) (TbFeHierarchy *h, int level);
 };
 const TbFeOps *tb_fe_ops_cpu           (void);
 
