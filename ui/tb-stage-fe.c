@@ -300,6 +300,8 @@ whole_bone_solve (TbVolume *grid, int coarsen, const int offset[3], double e0, G
   if (!tb_fe_model_set_material (model, e0, e0 * 1e-6, 0.3, 2.0, error)
       || !tb_fe_model_set_density (model, g->data, error))
     return NULL;
+  /* the air and soft tissue around the bone out of the model, as the TO stage does */
+  tb_fe_model_trim_surroundings (model, TB_WHOLE_BONE_TRIM_RHO, TB_WHOLE_BONE_HALO);
   for (guint c = 0; c < cases->len; c++)
     {
       TbDocLoadCase *lc = &g_array_index (cases, TbDocLoadCase, c);

@@ -274,7 +274,7 @@ tb_cli_fe (int argc, char **argv)
 {
   g_autofree char *loads = NULL, *output = NULL, *deck = NULL, *smoother = NULL, *coarse = NULL;
   gboolean femur = FALSE, density = FALSE, verbose = FALSE;
-  double threshold = G_MAXDOUBLE, E0 = 15000, emin_ratio = 1e-9, nu = 0.3, penal = 3, rtol = 1e-8;
+  double threshold = G_MAXDOUBLE, E0 = 15000, emin_ratio = 1e-9, nu = 0.3, penal = 3, rtol = 1e-8, trim = -1;
   int levels = 0, max_iter = 1000;
   GOptionEntry entries[] = {
     { "loads", 'l', 0, G_OPTION_ARG_FILENAME, &loads, "Supports and load cases (JSON, see below)", "FILE" },
@@ -290,6 +290,8 @@ tb_cli_fe (int argc, char **argv)
     { "levels", 0, 0, G_OPTION_ARG_INT, &levels, "Multigrid levels (0 = automatic, 1 = Jacobi-PCG)", "N" },
     { "smoother", 0, 0, G_OPTION_ARG_STRING, &smoother, "chebyshev (default) or jacobi", "NAME" },
     { "coarse", 0, 0, G_OPTION_ARG_STRING, &coarse, "galerkin (default) or rediscretized", "NAME" },
+    { "trim", 0, 0, G_OPTION_ARG_DOUBLE, &trim, "Whole bone: take out the surroundings (elements more than 2 away "
+      "from any denser than RHO, and pieces not joined to the largest body); e.g. 0.02", "RHO" },
     { "output", 'o', 0, G_OPTION_ARG_FILENAME, &output, "Write displacement, energy and von Mises TIFFs here", "DIR" },
     { "export-ccx", 0, 0, G_OPTION_ARG_FILENAME, &deck, "Write a CalculiX/Abaqus deck of the model", "FILE" },
     { "verbose", 'v', 0, G_OPTION_ARG_NONE, &verbose, "Print the residual history", NULL },
@@ -346,6 +348,9 @@ tb_cli_fe (int argc, char **argv)
   g_autoptr(TbFeModel) m = tb_fe_model_new_from_volume (rho, &error);
   if (m == NULL || !tb_fe_model_set_material (m, E0, emin_ratio * E0, nu, penal, &error))
     return tb_cli_fail ("fe", error);
+  if (trim >= 0)
+    g_print ("trimmed %" G_GSIZE_FORMAT " elements of the surroundings\n",
+             tb_fe_model_trim_surroundings (m, (float) trim, TB_WHOLE_BONE_HALO));
   if (loads != NULL && !apply_loads_json (m, loads, &error))
     return tb_cli_fail ("fe", error);
   if (femur)

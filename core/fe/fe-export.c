@@ -62,6 +62,11 @@ tb_fe_export_ccx (const TbFeModel *m, const char *path, int n_bins, GError **err
         mat_E[b] = tb_fe_simp (m, (float) (cnt[b] ? sum[b] / cnt[b] : (b + 0.5) / n_bins));
     }
 
+  if (m->outside != NULL)   /* trimmed away (fe-trim.c): not part of the model */
+    for (gsize e = 0; e < m->n_el; e++)
+      if (m->outside[e])
+        mat[e] = -1;
+
   g_autofree char *tmp = g_strdup_printf ("%s.tmp-XXXXXX", path);
   int fd = g_mkstemp (tmp);
   if (fd < 0)

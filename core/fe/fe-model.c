@@ -111,6 +111,7 @@ tb_fe_model_unref (TbFeModel *m)
     }
   g_ptr_array_free (m->cases, TRUE);
   g_free (m->rho);
+  g_free (m->outside);
   g_free (m->fixed);
   g_free (m->spring);
   g_free (m);
@@ -162,6 +163,7 @@ tb_fe_model_set_density (TbFeModel *m, const float *rho, GError **error)
         return FALSE;
       }
   memcpy (m->rho, rho, m->n_el * sizeof (float));
+  g_clear_pointer (&m->outside, g_free);   /* a trim belongs to the densities it was made for */
   m->stamp++;
   return TRUE;
 }
@@ -193,7 +195,7 @@ double
 tb_fe_model_element_modulus (const TbFeModel *m, gsize e)
 {
   g_return_val_if_fail (e < m->n_el, 0.0);
-  return tb_fe_simp (m, m->rho[e]);
+  return tb_fe_element_modulus_at (m, e);
 }
 
 void
@@ -393,7 +395,7 @@ tb_fe_model_moduli (const TbFeModel *m)
   double *E = g_new (double, m->n_el);
 #pragma omp parallel for schedule(static)
   for (gsize e = 0; e < m->n_el; e++)
-    E[e] = tb_fe_simp (m, m->rho[e]);
+    E[e] = tb_fe_element_modulus_at (m, e);
   return E;
 }
 

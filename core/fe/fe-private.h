@@ -21,6 +21,7 @@ struct _TbFeModel {
   double E0, Emin, nu, penal, thickness;
   gsize n_el, n_nodes, n_dofs;
   float *rho;
+  guint8 *outside;    /* per element: taken out of the model (no stiffness; fe-trim.c), or NULL */
   guint8 *fixed;      /* per DOF: 1 constrained */
   double *spring;     /* per DOF stiffness or NULL */
   GPtrArray *cases;   /* TbFeLoadCase* */
@@ -40,6 +41,12 @@ tb_fe_simp (const TbFeModel *m, float rho)
 {
   double r = rho;
   return m->Emin + (m->E0 - m->Emin) * (m->penal == 3.0 ? r * r * r : pow (r, m->penal));
+}
+/* element e's modulus: SIMP of its density, 0 where trimmed away */
+static inline double
+tb_fe_element_modulus_at (const TbFeModel *m, gsize e)
+{
+  return m->outside != NULL && m->outside[e] ? 0.0 : tb_fe_simp (m, m->rho[e]);
 }
 /* element (ei,ej,ek): node ids of its local nodes a = ax + 2ay + 4az */
 void   tb_fe_element_nodes (const TbFeModel *m, gsize e, gsize nodes[8]);

@@ -57,6 +57,20 @@ gsize       tb_fe_model_n_nodes        (const TbFeModel *model);
 gsize       tb_fe_model_n_dofs         (const TbFeModel *model);
 gsize       tb_fe_model_node           (const TbFeModel *model, int i, int j, int k);
 double      tb_fe_model_element_modulus (const TbFeModel *model, gsize element);
+/* Whole-bone models: the box around a bone is mostly air and soft tissue, which a density map gives
+ * Emin (or a little more). Takes out of the model every element farther than halo elements (in any
+ * axis) from all elements denser than rho_bone, and every piece not joined by faces to the largest
+ * body: they get no stiffness, the solver holds their nodes at zero, and its passes skip them. The
+ * elements kept around the bone are at most rho_bone dense, so what is taken out is at most
+ * Emin + (E0 - Emin) rho_bone^p stiff and touches the bone nowhere closer than halo elements.
+ * Undone by tb_fe_model_set_density. Returns the number of elements taken out. */
+gsize       tb_fe_model_trim_surroundings (TbFeModel *model, float rho_bone, int halo);
+/* What the whole-bone solves use (TO's localized loads, the GUI's FE stage): bone fraction 0.02
+ * (E <= 4e-4 E0 at p = 2, 6 MPa at 15 GPa: fat and marrow are softer still) and two elements of halo.
+ * On the phantom at 0.9 mm this changes the compliance by 2.4e-4 and takes out 82 % of the box. */
+#define TB_WHOLE_BONE_TRIM_RHO 0.02f
+#define TB_WHOLE_BONE_HALO 2
+gsize       tb_fe_model_n_trimmed      (const TbFeModel *model);
 /* Memory a solve of this model needs (bytes, all load cases), for refusing early. */
 guint64     tb_fe_model_estimate_memory (int nx, int ny, int nz, int n_load_cases);
 

@@ -46,6 +46,8 @@ tb_topopt_whole_bone_solve (const TbVolume *rho, const TbFemurLandmarks *landmar
   if (!tb_fe_model_set_material (whole, 15000.0, 15000.0 * 1e-6, 0.3, 2.0, error)
       || !tb_fe_model_set_density (whole, coarse->data, error))
     return NULL;
+  /* the air and soft tissue around the bone out of the model (TB_WHOLE_BONE_TRIM_RHO, TB_WHOLE_BONE_HALO) */
+  tb_fe_model_trim_surroundings (whole, TB_WHOLE_BONE_TRIM_RHO, TB_WHOLE_BONE_HALO);
   guint n_cases;
   const TbFeHipCase *cases = tb_fe_hip_cases_default (&n_cases);
   if (!tb_fe_model_add_hip_loads (whole, landmarks, cases, n_cases, 0, 0, error))
