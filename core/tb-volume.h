@@ -91,6 +91,19 @@ tb_volume_index (const TbVolume *v, int i, int j, int k)
   return (gsize) i + (gsize) v->nx * ((gsize) j + (gsize) v->ny * (gsize) k);
 }
 
+/* Separable passes over an nx x ny x nz grid along axis (0, 1, 2): line l (the other two axes, x
+ * fastest) starts at the returned index and steps by *stride. */
+static inline gsize
+tb_grid_line_start (int nx, int ny, int axis, gsize l, gsize *stride)
+{
+  *stride = axis == 0 ? 1 : axis == 1 ? (gsize) nx : (gsize) nx * ny;
+  if (axis == 0)
+    return l * nx;
+  if (axis == 1)
+    return l % nx + l / nx * (gsize) nx * ny;
+  return l;
+}
+
 static inline float
 tb_volume_get (const TbVolume *v, int i, int j, int k)
 {

@@ -17,7 +17,6 @@ static void
 dilate_axis (const TbFeModel *m, int axis, int halo, guint8 *a)
 {
   const int n = m->n[axis];
-  const gsize stride = axis == 0 ? 1 : axis == 1 ? (gsize) m->n[0] : (gsize) m->n[0] * m->n[1];
   const gsize lines = m->n_el / n;
 #pragma omp parallel
   {
@@ -25,14 +24,7 @@ dilate_axis (const TbFeModel *m, int axis, int halo, guint8 *a)
 #pragma omp for schedule(static)
     for (gsize L = 0; L < lines; L++)
       {
-        /* the line's first element: L enumerates the other two axes */
-        gsize base;
-        if (axis == 0)
-          base = L * n;
-        else if (axis == 1)
-          base = (L % m->n[0]) + (L / m->n[0]) * (gsize) m->n[0] * m->n[1];
-        else
-          base = L;
+        gsize stride, base = tb_grid_line_start (m->n[0], m->n[1], axis, L, &stride);
         int count = 0;   /* set entries in the window [i - halo, i + halo] */
         for (int i = 0; i < MIN (halo, n); i++)
           count += a[base + i * stride] != 0;

@@ -30,7 +30,6 @@ blur_axis (TbVolume *v, int axis, double sigma)
     sum += kern[i + r] = exp (-0.5 * i * i / (sigma * sigma));
   for (int i = 0; i <= 2 * r; i++)
     kern[i] /= sum;
-  gsize stride = axis == 0 ? 1 : axis == 1 ? (gsize) v->nx : (gsize) v->nx * v->ny;
   int n_lines = (int) (tb_volume_n_voxels (v) / n);
 #pragma omp parallel
   {
@@ -38,13 +37,7 @@ blur_axis (TbVolume *v, int axis, double sigma)
 #pragma omp for schedule(static)
     for (int l = 0; l < n_lines; l++)
       {
-        gsize base;
-        if (axis == 0)
-          base = (gsize) l * v->nx;
-        else if (axis == 1)
-          base = (gsize) (l % v->nx) + (gsize) (l / v->nx) * v->nx * v->ny;
-        else
-          base = (gsize) l;
+        gsize stride, base = tb_grid_line_start (v->nx, v->ny, axis, (gsize) l, &stride);
         for (int i = 0; i < n; i++)
           line[i] = v->data[base + i * stride];
         for (int i = 0; i < n; i++)

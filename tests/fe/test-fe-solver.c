@@ -29,6 +29,38 @@ graded_model (int nx, int ny, int nz)
   return m;
 }
 
+/* a box of voxels of size hh with the material (nu 0.3), and its densities to fill in (zero) */
+static TbFeModel *
+new_box (int nx, int ny, int nz, double hh, double E0, double Emin, double penal, float **rho)
+{
+  double h[3] = { hh, hh, hh };
+  g_autoptr(GError) error = NULL;
+  TbFeModel *m = tb_fe_model_new (nx, ny, nz, h, &error);
+  g_assert_no_error (error);
+  g_assert_true (tb_fe_model_set_material (m, E0, Emin, 0.3, penal, &error));
+  *rho = g_new0 (float, tb_fe_model_n_elements (m));
+  return m;
+}
+
+/* the stiffness among the DOFs free_dof[0 .. nf-1], dense (row-major), assembled column by column */
+static double *
+dense_stiffness (const TbFeModel *m, const gsize *free_dof, gsize nf)
+{
+  gsize nd = tb_fe_model_n_dofs (m);
+  double *K = g_new0 (double, nf * nf);
+  g_autofree double *x = g_new0 (double, nd);
+  g_autofree double *y = g_new (double, nd);
+  for (gsize b = 0; b < nf; b++)
+    {
+      x[free_dof[b]] = 1;
+      tb_fe_model_apply_stiffness (m, x, y);
+      x[free_dof[b]] = 0;
+      for (gsize a = 0; a < nf; a++)
+        K[a * nf + b] = y[free_dof[a]];
+    }
+  return K;
+}
+
 static void
 rigid_fit_error (const TbFeModel *voi, const double *uv, const double *uw_on_voi, double *err, double *umax)
 {
@@ -476,12 +508,10 @@ test_condense (void)
   for (int dim = 2; dim <= 3; dim++)
     {
       int nx = 18, ny = dim == 3 ? 10 : 16, nz = dim == 3 ? 7 : 1;
-      double h[3] = { 0.1, 0.1, 0.1 };
       g_autoptr(GError) error = NULL;
-      g_autoptr(TbFeModel) m = tb_fe_model_new (nx, ny, nz, h, &error);
-      g_assert_true (tb_fe_model_set_material (m, 1000, 1000e-6, 0.3, 3, &error));
+      g_autofree float *rho = NULL;
+      g_autoptr(TbFeModel) m = new_box (nx, ny, nz, 0.1, 1000, 1000e-6, 3, &rho);
       gsize ne = tb_fe_model_n_elements (m);
-      g_autofree float *rho = g_new0 (float, ne);
       for (gsize e = 0; e < ne; e++)
         {
           int i = e % nx, j = (e / nx) % ny, k = e / ((gsize) nx * ny);
@@ -509,17 +539,7 @@ test_condense (void)
       for (gsize d = 0; d < nd; d++)
         if (!tb_fe_model_is_constrained (m, d))
           free_dof[nf++] = d;
-      g_autofree double *K = g_new0 (double, nf * nf);
-      g_autofree double *x = g_new0 (double, nd);
-      g_autofree double *y = g_new (double, nd);
-      for (gsize b = 0; b < nf; b++)
-        {
-          x[free_dof[b]] = 1;
-          tb_fe_model_apply_stiffness (m, x, y);
-          x[free_dof[b]] = 0;
-          for (gsize a = 0; a < nf; a++)
-            K[a * nf + b] = y[free_dof[a]];
-        }
+      g_autofree double *K = dense_stiffness (m, free_dof, nf);
       g_autofree double *uref = g_new0 (double, nd);
       g_autofree double *rhs = g_new (double, nf);
       const double *f = tb_fe_model_get_forces (m, lc);
@@ -577,12 +597,10 @@ test_empty_space (void)
   for (int dim = 2; dim <= 3; dim++)
     {
       int nx = 26, ny = 12, nz = dim == 3 ? 6 : 1;
-      double h[3] = { 0.5, 0.5, 0.5 };
       g_autoptr(GError) error = NULL;
-      g_autoptr(TbFeModel) m = tb_fe_model_new (nx, ny, nz, h, &error);
-      g_assert_true (tb_fe_model_set_material (m, 15000, 0, 0.3, 3, &error));
+      g_autofree float *rho = NULL;
+      g_autoptr(TbFeModel) m = new_box (nx, ny, nz, 0.5, 15000, 0, 3, &rho);
       gsize ne = tb_fe_model_n_elements (m);
-      g_autofree float *rho = g_new0 (float, ne);
       for (gsize e = 0; e < ne; e++)
         {
           int i = e % nx, j = (e / nx) % ny, k = e / ((gsize) nx * ny);
@@ -617,15 +635,7 @@ test_empty_space (void)
             free_dof[nf++] = d;
         }
       g_assert_cmpuint (nf, <, nd / 2);   /* most of the box is empty */
-      g_autofree double *K = g_new0 (double, nf * nf);
-      for (gsize b = 0; b < nf; b++)
-        {
-          x[free_dof[b]] = 1;
-          tb_fe_model_apply_stiffness (m, x, y);
-          x[free_dof[b]] = 0;
-          for (gsize a = 0; a < nf; a++)
-            K[a * nf + b] = y[free_dof[a]];
-        }
+      g_autofree double *K = dense_stiffness (m, free_dof, nf);
       g_autofree double *rhs = g_new (double, nf * 2);
       for (int c = 0; c < 2; c++)
         for (gsize a = 0; a < nf; a++)
@@ -678,12 +688,10 @@ static void
 test_trim (void)
 {
   int nx = 24, ny = 20, nz = 16;
-  double h[3] = { 0.5, 0.5, 0.5 };
   g_autoptr(GError) error = NULL;
-  g_autoptr(TbFeModel) m = tb_fe_model_new (nx, ny, nz, h, &error);
-  g_assert_true (tb_fe_model_set_material (m, 15000, 15000e-6, 0.3, 2, &error));
+  g_autofree float *rho = NULL;
+  g_autoptr(TbFeModel) m = new_box (nx, ny, nz, 0.5, 15000, 15000e-6, 2, &rho);
   gsize ne = tb_fe_model_n_elements (m);
-  g_autofree float *rho = g_new (float, ne);
   for (gsize e = 0; e < ne; e++)
     {
       int i = e % nx, j = (e / nx) % ny, k = e / ((gsize) nx * ny);
