@@ -96,6 +96,7 @@ step_fe (DemoContext *ctx, GError **error)
   g_ptr_array_add (a, "--density");
   g_ptr_array_add (a, "--femur-loads");
   g_ptr_array_add (a, "--rtol=1e-6");
+  g_ptr_array_add (a, "--trim=0.02");   /* the bone only, as the TO stage's whole-bone model */
   g_ptr_array_add (a, "--output");
   g_ptr_array_add (a, dir);
   return run_command (tb_cli_fe, "fe", a, error);
