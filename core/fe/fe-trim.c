@@ -9,8 +9,7 @@
  * space (TbFeOps.active).
  */
 #include "fe-private.h"
-
-#include <string.h>
+#include "segment/tb-segment.h"
 
 /* the dilation by a (2 halo + 1)^dim box: a running window along each axis in turn */
 static void
@@ -48,46 +47,30 @@ tb_fe_model_trim_surroundings (TbFeModel *m, float rho_bone, int halo)
 {
   g_return_val_if_fail (m != NULL && halo >= 0, 0);
   const gsize ne = m->n_el;
-  g_autofree guint8 *keep = g_new (guint8, ne);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TbMask) keep = tb_mask_new (m->n[0], m->n[1], m->n[2], m->h, &error);
+  if (keep == NULL)
+    {
+      g_warning ("FE: the surroundings stay in the model: %s", error->message);
+      return 0;
+    }
   for (gsize e = 0; e < ne; e++)
-    keep[e] = m->rho[e] > rho_bone;
+    keep->data[e] = m->rho[e] > rho_bone;
   for (int axis = 0; axis < m->dim; axis++)
-    dilate_axis (m, axis, halo, keep);
-  /* the largest face-connected body */
-  g_autofree gsize *parent = g_new (gsize, ne);
-  for (gsize e = 0; e < ne; e++)
-    parent[e] = e;
-  const int nx = m->n[0], ny = m->n[1];
-  for (gsize e = 0; e < ne; e++)
-    if (keep[e])
-      {
-        int i = e % nx, j = (e / nx) % ny;
-        gsize k = e / ((gsize) nx * ny);
-        if (i > 0 && keep[e - 1])
-          tb_fe_uf_unite (parent, e, e - 1);
-        if (j > 0 && keep[e - nx])
-          tb_fe_uf_unite (parent, e, e - nx);
-        if (k > 0 && keep[e - (gsize) nx * ny])
-          tb_fe_uf_unite (parent, e, e - (gsize) nx * ny);
-      }
-  g_autofree gsize *size = g_new0 (gsize, ne);
-  gsize best = G_MAXSIZE, best_size = 0;
-  for (gsize e = 0; e < ne; e++)
-    if (keep[e])
-      {
-        gsize r = tb_fe_uf_find (parent, e);
-        if (++size[r] > best_size)
-          {
-            best_size = size[r];
-            best = r;
-          }
-      }
+    dilate_axis (m, axis, halo, keep->data);
+  /* the largest face-connected body: label 1 (labels go by decreasing size) */
+  g_autoptr(TbMask) body = tb_segment_components (keep, 6, NULL, &error);
+  if (body == NULL)
+    {
+      g_warning ("FE: the surroundings stay in the model: %s", error->message);
+      return 0;
+    }
   g_clear_pointer (&m->outside, g_free);
   m->outside = g_new (guint8, ne);
   gsize n_out = 0;
   for (gsize e = 0; e < ne; e++)
     {
-      m->outside[e] = !keep[e] || tb_fe_uf_find (parent, e) != best;
+      m->outside[e] = body->data[e] != 1;
       n_out += m->outside[e];
     }
   if (n_out == 0)
