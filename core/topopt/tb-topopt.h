@@ -56,6 +56,14 @@ void            tb_mma_set_move            (TbMma *mma, double move);   /* fract
 void            tb_mma_restart             (TbMma *mma);                /* forget asymptote history */
 void            tb_mma_update              (TbMma *mma, double *xval, const double *df0dx,
                                             const double *fval, const double *dfdx);
+/* Conservative constraints (GCMMA, Svanberg 2007, for the constraints only: they are cheap to
+ * evaluate, the objective needs an FE solve). After an update to xnew, give the true constraint
+ * values fnew there: where fnew_i > 0 and the approximation fell short of it, its curvature term is raised
+ * and TRUE is returned; tb_mma_resolve then solves the same iteration's subproblem again (same
+ * expansion point, asymptotes and gradients) and writes the new point to xval. */
+gboolean        tb_mma_make_conservative   (TbMma *mma, const double *xnew, const double *fnew);
+void            tb_mma_resolve             (TbMma *mma, double *xval, const double *df0dx,
+                                            const double *fval, const double *dfdx);
 
 
 /* ---- the optimization run ---- */
@@ -104,6 +112,7 @@ typedef struct {
   double change, beta;
   int fe_iterations;             /* CG iterations, summed over load cases */
   double t_fe, t_filter, t_sensitivity, t_update;  /* seconds */
+  int mma_resolves;              /* MMA subproblems solved again to keep the constraints conservative */
   const float *density;
 } TbTopoptReport;
 typedef void (*TbTopoptReportFunc) (const TbTopoptReport *report, gpointer user_data);

@@ -25,6 +25,10 @@ struct _TbMma {
   double *xold1, *xold2, *low, *upp;
   /* the subproblem */
   double *alfa, *beta, *p0, *q0, *P, *Q, b[M_MAX];
+  /* the constraints' approximations: values at the expansion point (xold1 after an update) and
+   * their curvature terms rho_i (GCMMA, Svanberg 2007): raised within an iteration when an
+   * approximation turns out not to be conservative at the new point */
+  double f[M_MAX], raa[M_MAX];
   /* the interior-point iterate and its step */
   double *x, *xsi, *eta, *dx, *xo, *xsio, *etao, *dxsi, *deta;
 };
@@ -377,17 +381,25 @@ subsolve (TbMma *mma)
     }
 }
 
-void
-tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval, const double *dfdx)
+#define RAA0 1e-5   /* the curvature term MMA adds to every approximation (mmasub.m's raa0) */
+
+/* Build the subproblem around xval and solve it; xval <- its solution. fresh: a new outer
+ * iteration (move the asymptotes, remember xval); otherwise the same point again with raised
+ * curvature terms. */
+static void
+build_and_solve (TbMma *mma, double *xval, const double *df0dx, const double *fval, const double *dfdx,
+                 gboolean fresh)
 {
-  g_return_if_fail (mma != NULL && xval != NULL && df0dx != NULL && fval != NULL && dfdx != NULL);
   const gsize n = mma->n;
   const int m = mma->m;
-  const double asyinit = 0.5, asyincr = 1.2, asydecr = 0.7, albefa = 0.1, raa0 = 1e-5;
+  const double asyinit = 0.5, asyincr = 1.2, asydecr = 0.7, albefa = 0.1, raa0 = RAA0;
   const double range = mma->xmax - mma->xmin, xmamiinv = 1.0 / MAX (range, 1e-5);
-  mma->iter++;
+  if (fresh)
+    mma->iter++;
   const int iter = mma->iter;
   double bp[N_BLOCKS][M_MAX];
+  const gboolean move_asymptotes = fresh;
+  const double *x_at = fresh ? xval : mma->xold1;  /* the expansion point */
 
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int blk = 0; blk < N_BLOCKS; blk++)
@@ -396,9 +408,11 @@ tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval
       double bb[M_MAX] = { 0 };
       for (gsize j = j0; j < j1; j++)
         {
-          double x = xval[j];
+          double x = x_at[j];
           /* Asymptotes: widen where x moves steadily, tighten where it oscillates (mmasub.m). */
-          if (iter <= 2)
+          if (!move_asymptotes)
+            ;
+          else if (iter <= 2)
             {
               mma->low[j] = x - asyinit * range;
               mma->upp[j] = x + asyinit * range;
@@ -423,7 +437,7 @@ tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval
           for (int i = 0; i < m; i++)
             {
               double d = dfdx[i * n + j];
-              double P = MAX (d, 0), Q = MAX (-d, 0), PQ = 0.001 * (P + Q) + raa0 * xmamiinv;
+              double P = MAX (d, 0), Q = MAX (-d, 0), PQ = 0.001 * (P + Q) + mma->raa[i] * xmamiinv;
               P = (P + PQ) * ux2;
               Q = (Q + PQ) * xl2;
               mma->P[i * n + j] = P;
@@ -435,6 +449,7 @@ tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval
     }
   for (int i = 0; i < m; i++)
     {
+      mma->f[i] = fval[i];
       mma->b[i] = -fval[i];
       for (int blk = 0; blk < N_BLOCKS; blk++)
         mma->b[i] += bp[blk][i];
@@ -442,7 +457,82 @@ tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval
 
   subsolve (mma);
 
-  memcpy (mma->xold2, mma->xold1, n * sizeof (double));
-  memcpy (mma->xold1, xval, n * sizeof (double));
+  if (fresh)
+    {
+      memcpy (mma->xold2, mma->xold1, n * sizeof (double));
+      memcpy (mma->xold1, xval, n * sizeof (double));
+    }
   memcpy (xval, mma->x, n * sizeof (double));
+}
+
+void
+tb_mma_update (TbMma *mma, double *xval, const double *df0dx, const double *fval, const double *dfdx)
+{
+  g_return_if_fail (mma != NULL && xval != NULL && df0dx != NULL && fval != NULL && dfdx != NULL);
+  for (int i = 0; i < mma->m; i++)
+    mma->raa[i] = RAA0;
+  build_and_solve (mma, xval, df0dx, fval, dfdx, TRUE);
+}
+
+/* Sums over the design in fixed blocks (thread-count independent): the approximation of
+ * constraint i at xnew, and the rate at which it grows with rho_i (GCMMA's raacof). */
+static void
+approx_terms (const TbMma *mma, int i, const double *xnew, double *value, double *rate)
+{
+  const gsize n = mma->n;
+  const double range = MAX (mma->xmax - mma->xmin, 1e-5);
+  double pv[N_BLOCKS], pr[N_BLOCKS];
+#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
+  for (int blk = 0; blk < N_BLOCKS; blk++)
+    {
+      gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
+      double v = 0, r = 0;
+      for (gsize j = j0; j < j1; j++)
+        {
+          double x = mma->xold1[j], xn = xnew[j], up = mma->upp[j], lo = mma->low[j];
+          v += mma->P[i * n + j] * (1.0 / (up - xn) - 1.0 / (up - x))
+               + mma->Q[i * n + j] * (1.0 / (xn - lo) - 1.0 / (x - lo));
+          double dx = xn - x;
+          r += dx * dx / ((up - xn) * (xn - lo)) * (up - lo) / range;
+        }
+      pv[blk] = v;
+      pr[blk] = r;
+    }
+  double v = mma->f[i], r = 0;
+  for (int blk = 0; blk < N_BLOCKS; blk++)
+    {
+      v += pv[blk];
+      r += pr[blk];
+    }
+  *value = v;
+  *rate = r;
+}
+
+gboolean
+tb_mma_make_conservative (TbMma *mma, const double *xnew, const double *fnew)
+{
+  g_return_val_if_fail (mma != NULL && xnew != NULL && fnew != NULL, FALSE);
+  gboolean raised = FALSE;
+  for (int i = 0; i < mma->m; i++)
+    {
+      double appr, rate;
+      approx_terms (mma, i, xnew, &appr, &rate);
+      /* only where the new point breaks the constraint: an approximation that fell short at a
+       * point that still satisfies it costs nothing, and each re-solve costs a subproblem */
+      if (fnew[i] > 0 && fnew[i] - appr > 0.5e-7)   /* gcmmasub's 0.5 epsimin */
+        {
+          double delta = (fnew[i] - appr) / MAX (rate, 1e-12);
+          mma->raa[i] = MIN (1.1 * (mma->raa[i] + delta), 10.0 * mma->raa[i]);
+          raised = TRUE;
+        }
+    }
+  return raised;
+}
+
+void
+tb_mma_resolve (TbMma *mma, double *xval, const double *df0dx, const double *fval, const double *dfdx)
+{
+  g_return_if_fail (mma != NULL && xval != NULL && df0dx != NULL && fval != NULL && dfdx != NULL);
+  g_return_if_fail (mma->iter > 0);
+  build_and_solve (mma, xval, df0dx, fval, dfdx, FALSE);
 }

@@ -36,9 +36,10 @@ struct _TbTopoptRun {
   double c_scale;                /* objective normalization (MMA), set at the first iteration */
   double beta;
   int iteration, beta_since;
-  double best_violation;
+  double best_violation, best_beta;   /* the design kept for an infeasible end, and its projection */
   double bw_start;
   int best_iteration;
+  int resolves;                  /* this iteration's conservative re-solves of MMA's subproblem */
 
   TbTopoptState state;
   char *message;
@@ -99,6 +100,8 @@ tb_topopt_settings_init (TbTopoptSettings *s, TbTopoptProblem problem)
       s->beta_every = 10;
     }
 }
+
+#define CONSERVATIVE_STEPS 5  /* GCMMA needs 1-3 inner steps as a rule; each is one subproblem solve */
 
 static double
 now_s (void)
@@ -336,7 +339,7 @@ run_setup (TbTopoptRun *run, GError **error)
         return FALSE;
       tb_mma_set_move (run->mma, run->s.move);
     }
-  run->row_width = 9 + run->m;
+  run->row_width = 10 + run->m;
   run->history = g_array_new (FALSE, FALSE, sizeof (double));
   run->report.constraint_names = (const char *const *) run->names;
   run->report.n_constraints = run->m;
@@ -503,6 +506,37 @@ constraint_scale (TbTopoptRun *run, int i)
   return i < run->bone->n_levels ? run->bone->eps1 : i == run->bone->n_levels ? run->bone->eps2 : run->bone->eps_mass;
 }
 
+/* Constraint i as MMA sees it, scaled to order 1: g / tolerance; the black-and-white one against
+ * its continuation bound. scale (may be NULL): what g was divided by. */
+static double
+scaled_constraint (TbTopoptRun *run, int i, double g, double *scale)
+{
+  double sc = constraint_scale (run, i), f = g / sc;
+  if (run->bone != NULL && i == run->bone->n_levels)
+    {
+      /* black-and-white continuation: the start is grey (4 rho0 (1 - rho0) ~ 0.7); asking for eps2
+       * at once leaves MMA no feasible step, so the bound falls linearly from the start's grey
+       * level (bw_start) to eps2 over bw_ramp iterations */
+      double bw = g + run->bone->eps2;
+      double t = run->s.bw_ramp > 0 ? MAX (0.0, 1.0 - (double) (run->iteration - 1) / run->s.bw_ramp) : 0.0;
+      sc = run->bone->eps2 + MAX (0.0, run->bw_start + 0.02 - run->bone->eps2) * t;
+      f = bw / sc - 1.0;
+    }
+  if (scale != NULL)
+    *scale = sc;
+  return f;
+}
+
+/* passive elements keep their value through an update */
+static void
+keep_passive (TbTopoptRun *run, double *xnew)
+{
+  if (run->passive != NULL)
+    for (gsize e = 0; e < run->n; e++)
+      if (run->passive[e])
+        xnew[e] = run->x[e];
+}
+
 /* Largest constraint value relative to its tolerance (<= 0: feasible). */
 static double
 violation (TbTopoptRun *run, const double *g)
@@ -603,12 +637,16 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
   constraints (run, TRUE);
   double t3 = now_s ();
 
-  /* best design so far, for an infeasible end */
+  /* the design to fall back on if the last one breaks a constraint: the latest feasible design (the
+   * furthest sharpened and optimized), or while there is none the least violating one. Its beta goes
+   * with it: the same x projected more sharply is another design (intertrochanteric VOI: its best,
+   * from beta = 8, came back at beta = 16 with g_bmd_0 = +0.00017) */
   double viol = violation (run, run->g);
-  if (run->bone != NULL && (viol < run->best_violation - 1e-12))
+  if (run->bone != NULL && (viol <= 0 || (run->best_violation > 0 && viol < run->best_violation - 1e-12)))
     {
       run->best_violation = viol;
       run->best_iteration = run->iteration;
+      run->best_beta = run->beta;
       memcpy (run->best_x, run->x, n * sizeof (double));
     }
 
@@ -626,32 +664,38 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
       if (run->bone == NULL)   /* g = sum(xPhys) / n - volfrac: dv / n */
         for (gsize e = 0; e < n; e++)
           run->dg[e] = run->dv[e] / n;
+      if (run->bone != NULL && run->iteration == 1)
+        run->bw_start = run->g[run->bone->n_levels] + run->bone->eps2;
       for (int i = 0; i < run->m; i++)
         {
-          /* constraints scaled to order 1: g / tolerance */
-          double scale = constraint_scale (run, i);
+          double scale;
+          run->fval[i] = scaled_constraint (run, i, run->g[i], &scale);
           double *row = run->dg + (gsize) i * n;
-          run->fval[i] = run->g[i] / scale;
-          if (run->bone != NULL && i == run->bone->n_levels)
-            {
-              /* black-and-white continuation: the start is grey (4 rho0 (1 - rho0) ~ 0.7); asking
-               * for eps2 at once leaves MMA no feasible step, so the bound falls linearly from the
-               * start's grey level to eps2 over bw_ramp iterations */
-              double bw = run->g[i] + run->bone->eps2;
-              if (run->iteration == 1)
-                run->bw_start = bw;
-              double t = s->bw_ramp > 0 ? MAX (0.0, 1.0 - (double) (run->iteration - 1) / s->bw_ramp) : 0.0;
-              scale = run->bone->eps2 + MAX (0.0, run->bw_start + 0.02 - run->bone->eps2) * t;
-              run->fval[i] = bw / scale - 1.0;
-            }
           for (gsize e = 0; e < n; e++)
             row[e] /= scale;
         }
       tb_mma_update (run->mma, run->xnew, run->dc, run->fval, run->dg);
-      if (run->passive != NULL)
-        for (gsize e = 0; e < n; e++)
-          if (run->passive[e])
-            run->xnew[e] = run->x[e];
+      keep_passive (run, run->xnew);
+      run->resolves = 0;
+      /* The constraints cost no FE solve: check them at the new point, and where MMA's approximation
+       * promised less than they are, solve the subproblem again with more curvature (GCMMA's inner
+       * loop, for the constraints). Without it the projected BMD constraints crept over eps1 in the
+       * last iterations (intertrochanteric VOI: g_bmd_0 = +0.00015 after 80 iterations). */
+      double *gk = g_newa (double, run->m), *fnew = g_newa (double, run->m);
+      memcpy (gk, run->g, run->m * sizeof (double));
+      for (int k = 0; k < CONSERVATIVE_STEPS; k++)
+        {
+          physical_from (run, run->xnew, run->xtilde, run->xphys, NULL);
+          constraints (run, FALSE);
+          for (int i = 0; i < run->m; i++)
+            fnew[i] = scaled_constraint (run, i, run->g[i], NULL);
+          if (!tb_mma_make_conservative (run->mma, run->xnew, fnew))
+            break;
+          tb_mma_resolve (run->mma, run->xnew, run->dc, run->fval, run->dg);
+          keep_passive (run, run->xnew);
+          run->resolves++;
+        }
+      memcpy (run->g, gk, run->m * sizeof (double));
     }
   double change = 0;
   for (gsize e = 0; e < n; e++)
@@ -671,10 +715,11 @@ tb_topopt_run_step (TbTopoptRun *run, GCancellable *cancellable, GError **error)
   r->t_sensitivity = t2 - t1;
   r->t_filter = t3 - t2;
   r->t_update = t4 - t3;
+  r->mma_resolves = run->resolves;
   r->density = run->xf;
-  double row[9] = { r->iteration, r->objective, change, run->beta, fe_its, r->t_fe, r->t_filter,
-                    r->t_sensitivity, r->t_update };
-  g_array_append_vals (run->history, row, 9);
+  double row[10] = { r->iteration, r->objective, change, run->beta, fe_its, r->t_fe, r->t_filter,
+                     r->t_sensitivity, r->t_update, run->resolves };
+  g_array_append_vals (run->history, row, 10);
   g_array_append_vals (run->history, run->g, run->m);
   for (gsize e = 0; e < n; e++)
     run->xf[e] = (float) run->xphys[e];
@@ -717,6 +762,7 @@ finish (TbTopoptRun *run)
   if (run->bone != NULL && viol > 1e-3 && run->best_violation < viol)
     {
       memcpy (run->x, run->best_x, run->n * sizeof (double));
+      run->beta = run->best_beta;
       physical_from (run, run->x, run->xtilde, run->xphys, run->dproj);
       constraints (run, FALSE);
       viol = violation (run, run->g);
@@ -741,10 +787,13 @@ finish (TbTopoptRun *run)
                                         bw ? "eps2" : "eps1", tol, tol + run->g[worst]);
       run->state = TB_TOPOPT_INFEASIBLE;
     }
+  else if (restored)
+    run->message = g_strdup_printf ("%s after %d iterations; the last design broke a constraint, so the latest "
+                                    "feasible one (iteration %d) is kept; max constraint/tolerance %.3g",
+                                    why, run->iteration, run->best_iteration, viol);
   else
-    run->message = g_strdup_printf ("%s after %d iterations; objective %.6g; max constraint/tolerance %.3g%s",
-                                    why, run->iteration, run->report.objective, viol,
-                                    restored ? " (the last design broke a constraint: the best feasible one is kept)" : "");
+    run->message = g_strdup_printf ("%s after %d iterations; objective %.6g; max constraint/tolerance %.3g",
+                                    why, run->iteration, run->report.objective, viol);
   for (gsize e = 0; e < run->n; e++)
     run->xf[e] = (float) run->xphys[e];
 }
@@ -870,7 +919,8 @@ gboolean
 tb_topopt_run_write_history (TbTopoptRun *run, const char *path, GError **error)
 {
   g_return_val_if_fail (run != NULL && path != NULL, FALSE);
-  GString *csv = g_string_new ("iteration,objective,change,beta,fe_iterations,t_fe,t_filter,t_sensitivity,t_update");
+  GString *csv = g_string_new ("iteration,objective,change,beta,fe_iterations,t_fe,t_filter,t_sensitivity,t_update,"
+                                 "mma_resolves");
   for (int i = 0; i < run->m; i++)
     g_string_append_printf (csv, ",%s", run->names[i]);
   g_string_append_c (csv, '\n');
@@ -880,8 +930,11 @@ tb_topopt_run_write_history (TbTopoptRun *run, const char *path, GError **error)
     {
       const double *row = h + (gsize) r * run->row_width;
       g_string_append_printf (csv, "%d,%.10g,%.6g,%g,%d", (int) row[0], row[1], row[2], row[3], (int) row[4]);
-      for (int q = 5; q < run->row_width; q++)
-        g_string_append_printf (csv, q < 9 ? ",%.4g" : ",%.6g", row[q]);
+      for (int q = 5; q < 9; q++)
+        g_string_append_printf (csv, ",%.4g", row[q]);
+      g_string_append_printf (csv, ",%d", (int) row[9]);
+      for (int q = 10; q < run->row_width; q++)
+        g_string_append_printf (csv, ",%.6g", row[q]);
       g_string_append_c (csv, '\n');
     }
   /* g_file_set_contents writes a temporary file and renames it: nothing half-written */

@@ -189,7 +189,7 @@ test_pause_resume_history (void)
   g_assert_true (g_file_get_contents (path, &text, NULL, NULL));
   g_auto(GStrv) lines = g_strsplit (g_strstrip (text), "\n", -1);
   g_assert_cmpint (g_strv_length (lines), ==, seen.last + 1);
-  g_assert_true (g_str_has_prefix (lines[0], "iteration,objective,change,beta,fe_iterations,t_fe,t_filter,t_sensitivity,t_update,volume"));
+  g_assert_true (g_str_has_prefix (lines[0], "iteration,objective,change,beta,fe_iterations,t_fe,t_filter,t_sensitivity,t_update,mma_resolves,volume"));
   /* an unwritable path: clear error, no file */
   g_autofree char *bad = g_build_filename (dir, "no-such-dir", "h.csv", NULL);
   g_assert_false (tb_topopt_run_write_history (run, bad, &error));
