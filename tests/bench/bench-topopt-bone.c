@@ -56,9 +56,9 @@ main (int argc, char **argv)
     }
   else
     printf ("Loads: hip-direction apparent stresses on the VOI faces\n");
-  printf ("| VOI | iters | state | g_bmd_0 | g_bw | rho0 mean | BV/TV truth | BV/TV TO | BV/TV base | SSIM TO | SSIM base "
+  printf ("| VOI | iters | state | g_bmd_0 | g_bw | g_mass | rho0 mean | BV/TV truth | BV/TV TO | BV/TV base | SSIM TO | SSIM base "
           "| Tb.Th truth | Tb.Th TO | Tb.Th base | s/iter | last iteration: FE | filter | sens | update (s) |\n");
-  printf ("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
+  printf ("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
   CaseResult res[8];
   for (int v = 0; v < n_vois && v < 8; v++)
     {
@@ -71,10 +71,10 @@ main (int argc, char **argv)
           continue;
         }
       total += r->seconds;
-      printf ("| %s | %d | %s | %+.5f | %+.4f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f "
+      printf ("| %s | %d | %s | %+.5f | %+.4f | %+.5f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f | %.3f "
               "| %.2f | %.2f | %.3f | %.3f | %.3f |\n",
               vois[v], r->iterations, r->state == TB_TOPOPT_INFEASIBLE ? "infeasible" : r->state == TB_TOPOPT_CONVERGED ? "converged" : "max-iter",
-              r->g[0], r->g[r->n_g - 1], r->rho0_mean, r->bvtv_truth, r->bvtv_to, r->bvtv_base, r->ssim_to, r->ssim_base,
+              r->g[0], r->g[base.n_levels], r->g[r->n_g - 1], r->rho0_mean, r->bvtv_truth, r->bvtv_to, r->bvtv_base, r->ssim_to, r->ssim_base,
               r->tbth_truth, r->tbth_to, r->tbth_base, r->s_per_it, r->t_fe, r->t_filter, r->t_sens, r->t_update);
       fflush (stdout);
     }

@@ -209,6 +209,13 @@ case_run (const TbPhantom *ph, const CaseSettings *cs, const CaseWholeBone *wb, 
   if (!tb_topopt_run_run (run, NULL, error))
     return FALSE;
   out->seconds = (g_get_monotonic_time () - t0) * 1e-6;
+  if (g_getenv ("TB_BENCH_HISTORY") != NULL)   /* a folder: each VOI's history CSV goes there */
+    {
+      g_autofree char *name = g_strdup_printf ("%s-history.csv", cs->voi);
+      g_autofree char *path = g_build_filename (g_getenv ("TB_BENCH_HISTORY"), name, NULL);
+      if (!tb_topopt_run_write_history (run, path, error))
+        return FALSE;
+    }
   const TbTopoptReport *r = tb_topopt_run_get_report (run);
   out->iterations = r->iteration;
   out->s_per_it = out->seconds / MAX (1, r->iteration);
