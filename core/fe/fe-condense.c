@@ -369,47 +369,60 @@ int tb_fe_condense_n_groups (const TbFeCondense *C) { return C != NULL ? (int) C
 gsize tb_fe_condense_n_nodes (const TbFeCondense *C) { return C != NULL ? C->n_nodes : 0; }
 const double *tb_fe_condense_moduli (const TbFeCondense *C) { return C->E; }
 
-/* y = K_FF^-1 v_F of one group into G->work */
+/* y = K_FF^-1 v_F of one group into G->work (v NULL: v_F is in G->work already) */
 static void
 group_solve (const TbFeCondense *C, Group *G, const double *v)
 {
   const int dim = C->dim;
-  for (gsize i = 0; i < G->n; i++)
+  for (gsize i = 0; v != NULL && i < G->n; i++)
     for (int c = 0; c < dim; c++)
       G->work[i * dim + c] = v[G->nodes[i] * dim + c];
   LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'L', (lapack_int) (G->n * dim), G->kd, 1, G->L, G->kd + 1, G->work,
                        (lapack_int) (G->n * dim));
 }
 
-/* v_R -= K_RF y with y = G->work: the halo elements' K_e applied to y (zero on their R nodes) */
+/* Halo element h couples the group's F nodes to the R nodes around it: ye = E_h K0 xe with xe taken
+ * from one side only (from_F: y = G->work at the F nodes; else u at the R nodes), the rows of the
+ * other side written to ye (the taking side's rows are left as they were). */
+static void
+halo_couple (const TbFeCondense *C, const Group *G, gsize h, const gsize nodes[8], gboolean from_F,
+             const double *u, double ye[24])
+{
+  const int dim = C->dim, nen = C->nen, nke = C->nke;
+  const gint32 *lc = G->halo_loc + h * nen;
+  double xe[24];
+  for (int a = 0; a < nen; a++)
+    for (int c = 0; c < dim; c++)
+      xe[a * dim + c] = (lc[a] >= 0) != from_F ? 0.0
+                        : from_F ? G->work[(gsize) lc[a] * dim + c] : u[nodes[a] * dim + c];
+  for (int a = 0; a < nen; a++)
+    if ((lc[a] >= 0) != from_F)
+      for (int c = 0; c < dim; c++)
+        {
+          const double *k = C->K0 + (a * dim + c) * nke;
+          double s = 0;
+          for (int b = 0; b < nke; b++)
+            s += k[b] * xe[b];
+          ye[a * dim + c] = G->halo_E[h] * s;
+        }
+}
+
+/* v_R -= K_RF y with y = G->work (fixed DOFs untouched) */
 static void
 halo_subtract (const TbFeCondense *C, const TbFeModel *M, const Group *G, const guint8 *fixed, double *v)
 {
-  const int dim = C->dim, nen = C->nen, nke = C->nke;
+  const int dim = C->dim, nen = C->nen;
   for (gsize h = 0; h < G->n_halo; h++)
     {
       const gint32 *lc = G->halo_loc + h * nen;
-      double ye[24];
-      for (int a = 0; a < nen; a++)
-        for (int c = 0; c < dim; c++)
-          ye[a * dim + c] = lc[a] >= 0 ? G->work[(gsize) lc[a] * dim + c] : 0.0;
       gsize nodes[8];
+      double ye[24];
       tb_fe_element_nodes (M, G->halo[h], nodes);
+      halo_couple (C, G, h, nodes, TRUE, NULL, ye);
       for (int a = 0; a < nen; a++)
-        {
-          if (lc[a] >= 0)
-            continue;
-          for (int c = 0; c < dim; c++)
-            {
-              if (fixed[nodes[a] * dim + c])
-                continue;
-              const double *k = C->K0 + (a * dim + c) * nke;
-              double s = 0;
-              for (int b = 0; b < nke; b++)
-                s += k[b] * ye[b];
-              v[nodes[a] * dim + c] -= G->halo_E[h] * s;
-            }
-        }
+        for (int c = 0; lc[a] < 0 && c < dim; c++)
+          if (!fixed[nodes[a] * dim + c])
+            v[nodes[a] * dim + c] -= ye[a * dim + c];
     }
 }
 
@@ -452,7 +465,7 @@ tb_fe_condense_zero (const TbFeCondense *C, gsize n, int nv, double *x)
 void
 tb_fe_condense_recover (const TbFeCondense *C, const TbFeModel *M, double *u)
 {
-  const int dim = C->dim, nen = C->nen, nke = C->nke, ng = (int) C->groups->len;
+  const int dim = C->dim, nen = C->nen, ng = (int) C->groups->len;
 #pragma omp parallel for schedule(dynamic) if (ng > 1)
   for (int g = 0; g < ng; g++)
     {
@@ -462,27 +475,14 @@ tb_fe_condense_recover (const TbFeCondense *C, const TbFeModel *M, double *u)
         {
           const gint32 *lc = G->halo_loc + h * nen;
           gsize nodes[8];
+          double ye[24];
           tb_fe_element_nodes (M, G->halo[h], nodes);
-          double ue[24];
+          halo_couple (C, G, h, nodes, FALSE, u, ye);
           for (int a = 0; a < nen; a++)
-            for (int c = 0; c < dim; c++)
-              ue[a * dim + c] = lc[a] < 0 ? u[nodes[a] * dim + c] : 0.0;
-          for (int a = 0; a < nen; a++)
-            {
-              if (lc[a] < 0)
-                continue;
-              for (int c = 0; c < dim; c++)
-                {
-                  const double *k = C->K0 + (a * dim + c) * nke;
-                  double s = 0;
-                  for (int b = 0; b < nke; b++)
-                    s += k[b] * ue[b];
-                  G->work[(gsize) lc[a] * dim + c] += G->halo_E[h] * s;
-                }
-            }
+            for (int c = 0; lc[a] >= 0 && c < dim; c++)
+              G->work[(gsize) lc[a] * dim + c] += ye[a * dim + c];
         }
-      LAPACKE_dpbtrs_work (LAPACK_COL_MAJOR, 'L', (lapack_int) (G->n * dim), G->kd, 1, G->L, G->kd + 1, G->work,
-                           (lapack_int) (G->n * dim));
+      group_solve (C, G, NULL);
       for (gsize i = 0; i < G->n; i++)
         for (int c = 0; c < dim; c++)
           u[G->nodes[i] * dim + c] = -G->work[i * dim + c];
