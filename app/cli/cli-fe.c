@@ -313,6 +313,8 @@ tb_cli_fe (int argc, char **argv)
     return tb_cli_usage ("fe", "give exactly one of --loads FILE or --femur-loads");
   if ((threshold != G_MAXDOUBLE) == density)
     return tb_cli_usage ("fe", "give exactly one of --threshold T or --density");
+  if (trim != -1 && !(trim >= 0 && trim < 1))
+    return tb_cli_usage ("fe", "--trim %g is not a bone fraction: give RHO in [0, 1), e.g. --trim 0.02", trim);
   TbFeSettings s;
   tb_fe_settings_init (&s);
   s.rtol = rtol;

@@ -54,8 +54,11 @@ tb_fe_model_trim_surroundings (TbFeModel *m, float rho_bone, int halo)
       g_warning ("FE: the surroundings stay in the model: %s", error->message);
       return 0;
     }
+  gsize n_bone = 0;
   for (gsize e = 0; e < ne; e++)
-    keep->data[e] = m->rho[e] > rho_bone;
+    n_bone += keep->data[e] = m->rho[e] > rho_bone;
+  if (n_bone == 0)
+    return 0;   /* no bone to keep: taking everything out would leave nothing to solve */
   for (int axis = 0; axis < m->dim; axis++)
     dilate_axis (m, axis, halo, keep->data);
   /* the largest face-connected body: label 1 (labels go by decreasing size) */

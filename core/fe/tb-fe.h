@@ -63,7 +63,8 @@ double      tb_fe_model_element_modulus (const TbFeModel *model, gsize element);
  * body: they get no stiffness, the solver holds their nodes at zero, and its passes skip them. The
  * elements kept around the bone are at most rho_bone dense, so what is taken out is at most
  * Emin + (E0 - Emin) rho_bone^p stiff and touches the bone nowhere closer than halo elements.
- * Undone by tb_fe_model_set_density. Returns the number of elements taken out. */
+ * Undone by tb_fe_model_set_density. Returns the number of elements taken out (0, and the model
+ * left whole, when no element is denser than rho_bone). */
 gsize       tb_fe_model_trim_surroundings (TbFeModel *model, float rho_bone, int halo);
 /* What the whole-bone solves use (TO's localized loads, the GUI's FE stage): bone fraction 0.02
  * (E <= 4e-4 E0 at p = 2, 6 MPa at 15 GPa: fat and marrow are softer still) and two elements of halo.

@@ -90,6 +90,11 @@ test_cli (void)
   const char *usage[] = { vol, "--threshold", "100", NULL };
   g_assert_cmpint (run_cli (usage, &out), ==, 1);
   g_clear_pointer (&out, g_free);
+  g_autofree char *out3 = g_build_filename (dir, "out3", NULL);
+  const char *badtrim[] = { vol, "--loads", loads, "--threshold", "100", "--trim", "5", "--output", out3, NULL };
+  g_assert_cmpint (run_cli (badtrim, &out), ==, 1);   /* a bone fraction lies in [0, 1) */
+  g_assert_false (g_file_test (out3, G_FILE_TEST_EXISTS));
+  g_clear_pointer (&out, g_free);
   g_autofree char *bad = g_build_filename (dir, "bad.json", NULL);
   g_assert_true (g_file_set_contents (bad, "{ \"cases\": [] }", -1, &error));
   g_autofree char *out2 = g_build_filename (dir, "out2", NULL);

@@ -740,6 +740,11 @@ test_trim (void)
   /* new densities undo the trim */
   g_assert_true (tb_fe_model_set_density (m, rho, &error));
   g_assert_cmpuint (tb_fe_model_n_trimmed (m), ==, 0);
+  /* no element denser than the bone fraction: no bone to keep, and the model is left whole (taking
+   * everything out would leave nothing to solve) */
+  g_assert_cmpuint (tb_fe_model_trim_surroundings (m, 0.95f, 2), ==, 0);
+  g_assert_cmpuint (tb_fe_model_n_trimmed (m), ==, 0);
+  g_assert_cmpfloat (tb_fe_model_element_modulus (m, 0), >, 0);
 }
 
 int
