@@ -398,7 +398,6 @@ build_and_solve (TbMma *mma, double *xval, const double *df0dx, const double *fv
     mma->iter++;
   const int iter = mma->iter;
   double bp[N_BLOCKS][M_MAX];
-  const gboolean move_asymptotes = fresh;
   const double *x_at = fresh ? xval : mma->xold1;  /* the expansion point */
 
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
@@ -410,7 +409,7 @@ build_and_solve (TbMma *mma, double *xval, const double *df0dx, const double *fv
         {
           double x = x_at[j];
           /* Asymptotes: widen where x moves steadily, tighten where it oscillates (mmasub.m). */
-          if (!move_asymptotes)
+          if (!fresh)   /* the same iteration again: the asymptotes stay */
             ;
           else if (iter <= 2)
             {
