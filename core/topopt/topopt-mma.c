@@ -1,12 +1,14 @@
-/* topopt-mma.c — the Method of Moving Asymptotes (Svanberg 1987), as in his mmasub/subsolv (2007).
+/* topopt-mma.c — the Method of Moving Asymptotes (Svanberg 1987), the approximation as in his mmasub (2007).
  *
  *   minimize f0(x) + a0 z + sum_i (c_i y_i + d_i y_i^2 / 2)
  *   s.t.     f_i(x) - a_i z - y_i <= 0,  xmin <= x_j <= xmax,  y >= 0, z >= 0
  * with a0 = 1, a_i = 0, c_i = 1000, d_i = 1 (Svanberg's recommendation for plain constraints).
  *
- * Each outer iteration builds the convex separable approximation around x and solves it by the
- * primal-dual interior-point Newton method of subsolv; for m < n the Newton system is reduced to
- * (m+1) x (m+1), so every step costs O(n m^2): linear in the number of design variables.
+ * Each outer iteration builds the convex separable approximation around x and solves it exactly
+ * through its dual (Svanberg 1987): a concave function of the m multipliers, maximized by projected
+ * Newton steps, each one pass over the design, so every step costs O(n m^2): linear in the number
+ * of design variables. (Until session 9 it was subsolv's primal-dual interior-point method: the
+ * same subproblem, ~10x the passes, and a barrier that never reached the bounds.)
  * Sums over n run in a fixed number of blocks added in a fixed order: the result does not depend
  * on the number of threads. */
 #include "topopt-private.h"
@@ -24,13 +26,14 @@ struct _TbMma {
   int iter;
   double *xold1, *xold2, *low, *upp;
   /* the subproblem */
-  double *alfa, *beta, *p0, *q0, *P, *Q, b[M_MAX];
+  double *alfa, *beta, *p0, *q0, *P, *Q;
   /* the constraints' approximations: values at the expansion point (xold1 after an update) and
    * their curvature terms rho_i (GCMMA, Svanberg 2007): raised within an iteration when an
    * approximation turns out not to be conservative at the new point */
   double f[M_MAX], raa[M_MAX];
-  /* the interior-point iterate and its step */
-  double *x, *xsi, *eta, *dx, *xo, *xsio, *etao, *dxsi, *deta;
+  /* the dual's solution, x(lam), and lam (the next subproblem starts from it); lam_scale_i =
+   * |df0/dx|_1 / |df_i/dx|_1, the size a multiplier must reach to matter, bounds its steps */
+  double *x, lam[M_MAX], lam_scale[M_MAX];
 };
 
 TbMma *
@@ -44,7 +47,7 @@ tb_mma_new (gsize n, int m, double xmin, double xmax, GError **error)
                    ", m = %d, bounds [%g, %g])", M_MAX, n, m, xmin, xmax);
       return NULL;
     }
-  if (!tb_memory_check ((guint64) n * sizeof (double) * (15 + 2 * m), "the MMA optimizer", error))
+  if (!tb_memory_check ((guint64) n * sizeof (double) * (9 + 2 * m), "the MMA optimizer", error))
     return NULL;
   TbMma *mma = g_new0 (TbMma, 1);
   mma->n = n;
@@ -53,8 +56,7 @@ tb_mma_new (gsize n, int m, double xmin, double xmax, GError **error)
   mma->xmax = xmax;
   mma->move = 0.5;
   double **vecs[] = { &mma->xold1, &mma->xold2, &mma->low, &mma->upp, &mma->alfa, &mma->beta,
-                      &mma->p0, &mma->q0, &mma->x, &mma->xsi, &mma->eta, &mma->dx, &mma->xo,
-                      &mma->xsio, &mma->etao, &mma->dxsi, &mma->deta };
+                      &mma->p0, &mma->q0, &mma->x };
   for (gsize v = 0; v < G_N_ELEMENTS (vecs); v++)
     *vecs[v] = g_new0 (double, n);
   mma->P = g_new0 (double, n * m);
@@ -68,8 +70,7 @@ tb_mma_free (TbMma *mma)
   if (mma == NULL)
     return;
   double *vecs[] = { mma->xold1, mma->xold2, mma->low, mma->upp, mma->alfa, mma->beta, mma->p0,
-                     mma->q0, mma->x, mma->xsi, mma->eta, mma->dx, mma->xo, mma->xsio, mma->etao,
-                     mma->dxsi, mma->deta, mma->P, mma->Q };
+                     mma->q0, mma->x, mma->P, mma->Q };
   for (gsize v = 0; v < G_N_ELEMENTS (vecs); v++)
     g_free (vecs[v]);
   g_free (mma);
@@ -90,72 +91,7 @@ tb_mma_restart (TbMma *mma)
   mma->iter = 0;
 }
 
-typedef struct {
-  double y[M_MAX], lam[M_MAX], mu[M_MAX], s[M_MAX], z, zet;
-} Dual;
-
-static const double c_i = 1000.0, d_i = 1.0, a0 = 1.0;
-
-/* Residual of the perturbed KKT conditions of the subproblem: returns its 2-norm, sets the max. */
-static double
-residual (TbMma *mma, const double *x, const double *xsi, const double *eta, const Dual *v,
-          double epsi, double *resmax)
-{
-  const gsize n = mma->n;
-  const int m = mma->m;
-  double part2[N_BLOCKS], partmax[N_BLOCKS], partg[N_BLOCKS][M_MAX];
-#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
-  for (int blk = 0; blk < N_BLOCKS; blk++)
-    {
-      gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
-      double s2 = 0, mx = 0, g[M_MAX] = { 0 };
-      for (gsize j = j0; j < j1; j++)
-        {
-          double ux1 = mma->upp[j] - x[j], xl1 = x[j] - mma->low[j];
-          double plam = mma->p0[j], qlam = mma->q0[j];
-          for (int i = 0; i < m; i++)
-            {
-              plam += mma->P[i * n + j] * v->lam[i];
-              qlam += mma->Q[i * n + j] * v->lam[i];
-              g[i] += mma->P[i * n + j] / ux1 + mma->Q[i * n + j] / xl1;
-            }
-          double rex = plam / (ux1 * ux1) - qlam / (xl1 * xl1) - xsi[j] + eta[j];
-          double rexsi = xsi[j] * (x[j] - mma->alfa[j]) - epsi;
-          double reeta = eta[j] * (mma->beta[j] - x[j]) - epsi;
-          s2 += rex * rex + rexsi * rexsi + reeta * reeta;
-          mx = MAX (mx, MAX (fabs (rex), MAX (fabs (rexsi), fabs (reeta))));
-        }
-      part2[blk] = s2;
-      partmax[blk] = mx;
-      memcpy (partg[blk], g, sizeof g);
-    }
-  double s2 = 0, mx = 0, gvec[M_MAX] = { 0 };
-  for (int blk = 0; blk < N_BLOCKS; blk++)
-    {
-      s2 += part2[blk];
-      mx = MAX (mx, partmax[blk]);
-      for (int i = 0; i < m; i++)
-        gvec[i] += partg[blk][i];
-    }
-  double r[4 * M_MAX + 2];
-  int nr = 0;
-  r[nr++] = a0 - v->zet;     /* rez, with a_i = 0 */
-  r[nr++] = v->zet * v->z - epsi;
-  for (int i = 0; i < m; i++)
-    {
-      r[nr++] = c_i + d_i * v->y[i] - v->mu[i] - v->lam[i];   /* rey */
-      r[nr++] = gvec[i] - v->y[i] + v->s[i] - mma->b[i];      /* relam */
-      r[nr++] = v->mu[i] * v->y[i] - epsi;
-      r[nr++] = v->lam[i] * v->s[i] - epsi;
-    }
-  for (int q = 0; q < nr; q++)
-    {
-      s2 += r[q] * r[q];
-      mx = MAX (mx, fabs (r[q]));
-    }
-  *resmax = mx;
-  return sqrt (s2);
-}
+static const double c_i = 1000.0, d_i = 1.0;
 
 /* Solve A x = b (dimension k <= M_MAX + 1) by Gaussian elimination with partial pivoting. */
 static void
@@ -191,193 +127,193 @@ solve_small (int k, double A[M_MAX + 1][M_MAX + 1], double *b)
     }
 }
 
-/* subsolv: primal-dual Newton with a decreasing barrier epsi (Svanberg 2007, subsolv.m). */
+/* The subproblem's dual (Svanberg 1987, section 5). For multipliers lam >= 0 the Lagrangian
+ *   sum_j [p_j(lam) / (U_j - x_j) + q_j(lam) / (x_j - L_j)] + sum_i (c_i y_i + d_i y_i^2 / 2 - lam_i y_i) - lam.b,
+ * p_j(lam) = p0_j + sum_i lam_i P_ij (q likewise), is minimized in closed form: each x_j at
+ *   x_j = (sqrt(p_j) L_j + sqrt(q_j) U_j) / (sqrt(p_j) + sqrt(q_j)), clamped to [alfa_j, beta_j],
+ * y_i = max(0, (lam_i - c_i) / d_i) and z = 0 (a_i = 0). The dual function W(lam) is concave and
+ * continuously differentiable; its gradient is the approximated constraint at x(lam) minus y, and
+ * its Hessian -sum_{j free} G_j G_j^T / psi''_j - diag(d^-1 [lam > c]), G_ij = P_ij / (U - x)^2 -
+ * Q_ij / (x - L)^2, psi''_j the curvature of the Lagrangian in x_j. It is maximized over lam >= 0
+ * by projected Newton steps (Bertsekas 1982) with an Armijo line search: m unknowns, each step one
+ * pass over the design (O(n m^2)), and the multipliers of the previous update as the start.
+ *
+ * Sums are formed as differences from the expansion point x0 (1/(U - x) - 1/(U - x0) =
+ * (x - x0) / ((U - x)(U - x0))), not as the difference of two sums of n large terms: the gradient
+ * is then the constraint's change itself, exact to rounding of its own size, and the tolerance on
+ * it can be absolute. */
+typedef struct {
+  double W;                 /* the dual function (up to a constant) */
+  double g[M_MAX];          /* its gradient: approximated f_i at x(lam) minus y_i */
+  double size[M_MAX];       /* sum_j |change of the approximation of f_i|: the gradient's rounding scale */
+  double H[M_MAX][M_MAX];   /* its Hessian (lower triangle used) */
+} DualPoint;
+
+#define DUAL_TOL 1e-10      /* on the projected gradient, constraints scaled to order 1 */
+
 static void
-subsolve (TbMma *mma)
+dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, DualPoint *dp)
 {
   const gsize n = mma->n;
   const int m = mma->m;
-  double *x = mma->x, *xsi = mma->xsi, *eta = mma->eta;
-  Dual v, vo, dv;
-  double epsi = 1.0;
-
+  double pW[N_BLOCKS], pg[N_BLOCKS][M_MAX], ps[N_BLOCKS][M_MAX], pH[N_BLOCKS][M_MAX * M_MAX];
+  double *x = mma->x;
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
-  for (gsize j = 0; j < n; j++)
+  for (int blk = 0; blk < N_BLOCKS; blk++)
     {
-      x[j] = 0.5 * (mma->alfa[j] + mma->beta[j]);
-      xsi[j] = MAX (1.0, 1.0 / (x[j] - mma->alfa[j]));
-      eta[j] = MAX (1.0, 1.0 / (mma->beta[j] - x[j]));
+      gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
+      double W = 0, g[M_MAX] = { 0 }, s[M_MAX] = { 0 }, H[M_MAX * M_MAX] = { 0 }, G[M_MAX];
+      for (gsize j = j0; j < j1; j++)
+        {
+          double p = mma->p0[j], q = mma->q0[j];
+          for (int i = 0; i < m; i++)
+            {
+              p += lam[i] * mma->P[i * n + j];
+              q += lam[i] * mma->Q[i * n + j];
+            }
+          double sp = sqrt (p), sq = sqrt (q), U = mma->upp[j], L = mma->low[j];
+          double xj = (sp * L + sq * U) / (sp + sq);
+          gboolean free_x = TRUE;
+          if (!(xj > mma->alfa[j]))
+            xj = mma->alfa[j], free_x = FALSE;
+          else if (!(xj < mma->beta[j]))
+            xj = mma->beta[j], free_x = FALSE;
+          x[j] = xj;
+          double ux = U - xj, xl = xj - L, dx = xj - x0[j];
+          double ru = dx / (ux * (U - x0[j])), rl = dx / (xl * (x0[j] - L));
+          W += p * ru - q * rl;
+          for (int i = 0; i < m; i++)
+            {
+              double t = mma->P[i * n + j] * ru - mma->Q[i * n + j] * rl;
+              g[i] += t;
+              s[i] += fabs (t);
+            }
+          if (hessian && free_x)
+            {
+              double ux2 = ux * ux, xl2 = xl * xl;
+              double psi2 = 2 * (p / (ux2 * ux) + q / (xl2 * xl));
+              for (int i = 0; i < m; i++)
+                G[i] = mma->P[i * n + j] / ux2 - mma->Q[i * n + j] / xl2;
+              for (int i = 0; i < m; i++)
+                for (int k = 0; k <= i; k++)
+                  H[i * M_MAX + k] -= G[i] * G[k] / psi2;
+            }
+        }
+      pW[blk] = W;
+      memcpy (pg[blk], g, sizeof g);
+      memcpy (ps[blk], s, sizeof s);
+      if (hessian)
+        memcpy (pH[blk], H, sizeof H);
+    }
+  memset (dp, 0, sizeof *dp);
+  for (int blk = 0; blk < N_BLOCKS; blk++)
+    {
+      dp->W += pW[blk];
+      for (int i = 0; i < m; i++)
+        {
+          dp->g[i] += pg[blk][i];
+          dp->size[i] += ps[blk][i];
+          if (hessian)
+            for (int k = 0; k <= i; k++)
+              dp->H[i][k] += pH[blk][i * M_MAX + k];
+        }
     }
   for (int i = 0; i < m; i++)
     {
-      v.y[i] = 1; v.lam[i] = 1; v.s[i] = 1;
-      v.mu[i] = MAX (1.0, 0.5 * c_i);
+      double y = MAX (0.0, (lam[i] - c_i) / d_i);
+      dp->g[i] += mma->f[i] - y;
+      dp->W += lam[i] * mma->f[i] - lam[i] * y + c_i * y + 0.5 * d_i * y * y;
+      dp->size[i] += fabs (mma->f[i]);
+      if (hessian && lam[i] > c_i)
+        dp->H[i][i] -= 1.0 / d_i;
     }
-  v.z = 1; v.zet = 1;
+}
 
-  /* The barrier falls 1, 0.1, ... while epsi > 1e-7 (which, by rounding, includes a level at 1e-7, as in
-   * subsolv). One guard is ours: a level whose residual norm has not halved in 30 Newton steps is
-   * creeping (steps cut to 0.5-5 % by the fraction-to-boundary rule, the max residual growing while
-   * the norm shrinks) and ends the subproblem where it stands. With 10^5..10^6 design variables the
-   * last levels crept through their 200 steps and ~1200 residual evaluations in every update of the
-   * bone problem (Ward's VOI at n = 8: 5.5 s of an 8.0 s iteration). */
-  gboolean creeping = FALSE;
-  double hist[200];
-  while (epsi > 1e-7 && !creeping)
+/* Maximize the dual over lam >= 0; mma->x ends at x(lam). */
+static void
+subsolve (TbMma *mma, const double *x0)
+{
+  const int m = mma->m;
+  double *lam = mma->lam;
+  DualPoint dp, trial;
+  dual_point (mma, x0, lam, TRUE, &dp);
+  for (int it = 0; it < 100; it++)
     {
-      double resmax, resnorm = residual (mma, x, xsi, eta, &v, epsi, &resmax);
-      for (int it = 0; it < 200 && resmax > 0.9 * epsi; it++)
+      /* Free multipliers: all but those at zero whose constraint holds there. */
+      int fi[M_MAX], nf = 0;
+      gboolean done = TRUE;
+      for (int i = 0; i < m; i++)
         {
-          hist[it] = resnorm;
-          if (it >= 30 && resnorm > 0.5 * hist[it - 30])
+          if (lam[i] <= 0 && dp.g[i] <= 0)
+            continue;
+          fi[nf++] = i;
+          if (fabs (dp.g[i]) > DUAL_TOL * (1 + dp.size[i]))
+            done = FALSE;
+        }
+      if (done)
+        break;
+      /* Newton direction on the free set: (-H_FF) d = g_F. -H is positive semidefinite; a relative
+       * shift keeps it definite where every x_j the constraint touches sits at a bound (W is
+       * linear there), and the line search bounds the step. */
+      double A[M_MAX + 1][M_MAX + 1], d[M_MAX + 1], shift = 0;
+      for (int a = 0; a < nf; a++)
+        shift = MAX (shift, -dp.H[fi[a]][fi[a]]);
+      shift = 1e-12 * shift + 1e-300;
+      for (int a = 0; a < nf; a++)
+        {
+          for (int b = 0; b < nf; b++)
             {
-              creeping = TRUE;
+              int i = MAX (fi[a], fi[b]), k = MIN (fi[a], fi[b]);
+              A[a][b] = -dp.H[i][k];
+            }
+          A[a][a] += shift;
+          d[a] = dp.g[fi[a]];
+        }
+      solve_small (nf, A, d);
+      /* Where W is (nearly) linear the Newton step is unbounded: scale it so that no multiplier
+       * moves by more than ten times its size (or its natural scale) in one step. */
+      double step[M_MAX] = { 0 }, cut = 1.0;
+      for (int a = 0; a < nf; a++)
+        {
+          int i = fi[a];
+          step[i] = isfinite (d[a]) ? d[a] : dp.g[i];
+          double cap = 10 * MAX (lam[i], mma->lam_scale[i]);
+          if (fabs (step[i]) > cap)
+            cut = MIN (cut, cap / fabs (step[i]));
+        }
+      for (int i = 0; i < m; i++)
+        step[i] *= cut;
+      /* Armijo on the projected path lam(t) = max(0, lam + t step). */
+      double lam_new[M_MAX], t = 1.0;
+      gboolean moved = FALSE;
+      for (int ls = 0; ls < 60; ls++, t *= 0.5)
+        {
+          double rise = 0;
+          gboolean same = TRUE;
+          for (int i = 0; i < m; i++)
+            {
+              lam_new[i] = MAX (0.0, lam[i] + t * step[i]);
+              rise += dp.g[i] * (lam_new[i] - lam[i]);
+              if (lam_new[i] != lam[i])
+                same = FALSE;
+            }
+          if (same || rise <= 0)
+            break;
+          dual_point (mma, x0, lam_new, FALSE, &trial);
+          if (isfinite (trial.W) && trial.W >= dp.W + 1e-4 * rise)
+            {
+              moved = TRUE;
               break;
             }
-          /* Reduced Newton system: Alam = diag + G D^-1 G^T, bb = dellam + dely/diagy - G D^-1 delx. */
-          double Ap[N_BLOCKS][M_MAX * M_MAX], bp[N_BLOCKS][M_MAX], gp[N_BLOCKS][M_MAX];
-#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
-          for (int blk = 0; blk < N_BLOCKS; blk++)
-            {
-              gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
-              double A[M_MAX * M_MAX] = { 0 }, bb[M_MAX] = { 0 }, g[M_MAX] = { 0 }, G[M_MAX];
-              for (gsize j = j0; j < j1; j++)
-                {
-                  double ux1 = mma->upp[j] - x[j], xl1 = x[j] - mma->low[j];
-                  double ux2 = ux1 * ux1, xl2 = xl1 * xl1;
-                  double plam = mma->p0[j], qlam = mma->q0[j];
-                  for (int i = 0; i < m; i++)
-                    {
-                      double P = mma->P[i * n + j], Q = mma->Q[i * n + j];
-                      plam += P * v.lam[i];
-                      qlam += Q * v.lam[i];
-                      g[i] += P / ux1 + Q / xl1;
-                      G[i] = P / ux2 - Q / xl2;
-                    }
-                  double xa = x[j] - mma->alfa[j], bx = mma->beta[j] - x[j];
-                  double delx = plam / ux2 - qlam / xl2 - epsi / xa + epsi / bx;
-                  double diagx = 2 * (plam / (ux2 * ux1) + qlam / (xl2 * xl1)) + xsi[j] / xa + eta[j] / bx;
-                  mma->dx[j] = diagx;   /* kept for the back-substitution below */
-                  for (int i = 0; i < m; i++)
-                    {
-                      bb[i] -= G[i] * delx / diagx;
-                      for (int k = 0; k <= i; k++)
-                        A[i * M_MAX + k] += G[i] * G[k] / diagx;
-                    }
-                }
-              memcpy (Ap[blk], A, sizeof A);
-              memcpy (bp[blk], bb, sizeof bb);
-              memcpy (gp[blk], g, sizeof g);
-            }
-          double AA[M_MAX + 1][M_MAX + 1] = { { 0 } }, rhs[M_MAX + 1] = { 0 }, gvec[M_MAX] = { 0 };
-          for (int blk = 0; blk < N_BLOCKS; blk++)
-            for (int i = 0; i < m; i++)
-              {
-                rhs[i] += bp[blk][i];
-                gvec[i] += gp[blk][i];
-                for (int k = 0; k <= i; k++)
-                  AA[i][k] += Ap[blk][i * M_MAX + k];
-              }
-          double diagy[M_MAX], dely[M_MAX];
-          for (int i = 0; i < m; i++)
-            {
-              for (int k = 0; k < i; k++)
-                AA[k][i] = AA[i][k];
-              dely[i] = c_i + d_i * v.y[i] - v.lam[i] - epsi / v.y[i];
-              diagy[i] = d_i + v.mu[i] / v.y[i];
-              double dellam = gvec[i] - v.y[i] - mma->b[i] + epsi / v.lam[i];
-              AA[i][i] += v.s[i] / v.lam[i] + 1.0 / diagy[i];
-              rhs[i] += dellam + dely[i] / diagy[i];
-              AA[i][m] = 0; AA[m][i] = 0;   /* a_i = 0 */
-            }
-          AA[m][m] = -v.zet / v.z;
-          rhs[m] = a0 - epsi / v.z;         /* delz */
-          solve_small (m + 1, AA, rhs);
-          for (int i = 0; i < m; i++)
-            dv.lam[i] = rhs[i];
-          dv.z = rhs[m];
-
-          /* Back-substitute dx, dxsi, deta and find the largest step keeping everything positive. */
-          double stm[N_BLOCKS];
-#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
-          for (int blk = 0; blk < N_BLOCKS; blk++)
-            {
-              gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
-              double st = 0;
-              for (gsize j = j0; j < j1; j++)
-                {
-                  double ux1 = mma->upp[j] - x[j], xl1 = x[j] - mma->low[j];
-                  double ux2 = ux1 * ux1, xl2 = xl1 * xl1;
-                  double plam = mma->p0[j], qlam = mma->q0[j], gl = 0;
-                  for (int i = 0; i < m; i++)
-                    {
-                      double P = mma->P[i * n + j], Q = mma->Q[i * n + j];
-                      plam += P * v.lam[i];
-                      qlam += Q * v.lam[i];
-                      gl += (P / ux2 - Q / xl2) * dv.lam[i];
-                    }
-                  double xa = x[j] - mma->alfa[j], bx = mma->beta[j] - x[j];
-                  double delx = plam / ux2 - qlam / xl2 - epsi / xa + epsi / bx;
-                  double diagx = mma->dx[j];
-                  double dxj = -delx / diagx - gl / diagx;
-                  mma->dx[j] = dxj;
-                  mma->dxsi[j] = -xsi[j] + epsi / xa - xsi[j] * dxj / xa;
-                  mma->deta[j] = -eta[j] + epsi / bx + eta[j] * dxj / bx;
-                  st = MAX (st, -1.01 * mma->dxsi[j] / xsi[j]);
-                  st = MAX (st, -1.01 * mma->deta[j] / eta[j]);
-                  st = MAX (st, -1.01 * dxj / xa);
-                  st = MAX (st, 1.01 * dxj / bx);
-                }
-              stm[blk] = st;
-            }
-          double stmax = 1.0;
-          for (int blk = 0; blk < N_BLOCKS; blk++)
-            stmax = MAX (stmax, stm[blk]);
-          for (int i = 0; i < m; i++)
-            {
-              dv.y[i] = -dely[i] / diagy[i] + dv.lam[i] / diagy[i];
-              dv.mu[i] = -v.mu[i] + epsi / v.y[i] - v.mu[i] * dv.y[i] / v.y[i];
-              dv.s[i] = -v.s[i] + epsi / v.lam[i] - v.s[i] * dv.lam[i] / v.lam[i];
-              stmax = MAX (stmax, -1.01 * dv.y[i] / v.y[i]);
-              stmax = MAX (stmax, -1.01 * dv.lam[i] / v.lam[i]);
-              stmax = MAX (stmax, -1.01 * dv.mu[i] / v.mu[i]);
-              stmax = MAX (stmax, -1.01 * dv.s[i] / v.s[i]);
-            }
-          dv.zet = -v.zet + epsi / v.z - v.zet * dv.z / v.z;
-          stmax = MAX (stmax, -1.01 * dv.z / v.z);
-          stmax = MAX (stmax, -1.01 * dv.zet / v.zet);
-          double steg = 1.0 / stmax;
-
-          /* Backtracking until the residual decreases. */
-          memcpy (mma->xo, x, n * sizeof (double));
-          memcpy (mma->xsio, xsi, n * sizeof (double));
-          memcpy (mma->etao, eta, n * sizeof (double));
-          vo = v;
-          double resnew = 2 * resnorm;
-          for (int itto = 0; itto < 50 && resnew > resnorm; itto++)
-            {
-#pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
-              for (gsize j = 0; j < n; j++)
-                {
-                  x[j] = mma->xo[j] + steg * mma->dx[j];
-                  xsi[j] = mma->xsio[j] + steg * mma->dxsi[j];
-                  eta[j] = mma->etao[j] + steg * mma->deta[j];
-                }
-              for (int i = 0; i < m; i++)
-                {
-                  v.y[i] = vo.y[i] + steg * dv.y[i];
-                  v.lam[i] = vo.lam[i] + steg * dv.lam[i];
-                  v.mu[i] = vo.mu[i] + steg * dv.mu[i];
-                  v.s[i] = vo.s[i] + steg * dv.s[i];
-                }
-              v.z = vo.z + steg * dv.z;
-              v.zet = vo.zet + steg * dv.zet;
-              resnew = residual (mma, x, xsi, eta, &v, epsi, &resmax);
-              steg /= 2;
-            }
-          resnorm = resnew;
         }
-      epsi *= 0.1;
+      if (!moved)
+        {
+          /* no ascent left at this precision: lam stands, and x goes back to x(lam) */
+          dual_point (mma, x0, lam, FALSE, &trial);
+          break;
+        }
+      memcpy (lam, lam_new, m * sizeof (double));
+      dual_point (mma, x0, lam, TRUE, &dp);
     }
 }
 
@@ -397,14 +333,14 @@ build_and_solve (TbMma *mma, double *xval, const double *df0dx, const double *fv
   if (fresh)
     mma->iter++;
   const int iter = mma->iter;
-  double bp[N_BLOCKS][M_MAX];
   const double *x_at = fresh ? xval : mma->xold1;  /* the expansion point */
+  double sp[N_BLOCKS][M_MAX + 1];
 
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int blk = 0; blk < N_BLOCKS; blk++)
     {
       gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
-      double bb[M_MAX] = { 0 };
+      double sums[M_MAX + 1] = { 0 };
       for (gsize j = j0; j < j1; j++)
         {
           double x = x_at[j];
@@ -430,6 +366,7 @@ build_and_solve (TbMma *mma, double *xval, const double *df0dx, const double *fv
           mma->beta[j] = MIN (MIN (upp - albefa * (upp - x), x + mma->move * range), mma->xmax);
           double ux1 = upp - x, xl1 = x - low, ux2 = ux1 * ux1, xl2 = xl1 * xl1;
           double p0 = MAX (df0dx[j], 0), q0 = MAX (-df0dx[j], 0);
+          sums[m] += p0 + q0;
           double pq0 = 0.001 * (p0 + q0) + raa0 * xmamiinv;
           mma->p0[j] = (p0 + pq0) * ux2;
           mma->q0[j] = (q0 + pq0) * xl2;
@@ -437,24 +374,28 @@ build_and_solve (TbMma *mma, double *xval, const double *df0dx, const double *fv
             {
               double d = dfdx[i * n + j];
               double P = MAX (d, 0), Q = MAX (-d, 0), PQ = 0.001 * (P + Q) + mma->raa[i] * xmamiinv;
+              sums[i] += P + Q;
               P = (P + PQ) * ux2;
               Q = (Q + PQ) * xl2;
               mma->P[i * n + j] = P;
               mma->Q[i * n + j] = Q;
-              bb[i] += P / ux1 + Q / xl1;
             }
         }
-      memcpy (bp[blk], bb, sizeof bb);
+      memcpy (sp[blk], sums, sizeof sums);
     }
+  double s0 = 0;
+  for (int blk = 0; blk < N_BLOCKS; blk++)
+    s0 += sp[blk][m];
   for (int i = 0; i < m; i++)
     {
-      mma->f[i] = fval[i];
-      mma->b[i] = -fval[i];
+      double si = 0;
       for (int blk = 0; blk < N_BLOCKS; blk++)
-        mma->b[i] += bp[blk][i];
+        si += sp[blk][i];
+      mma->f[i] = fval[i];
+      mma->lam_scale[i] = (s0 + 1e-30) / (si + 1e-30);
     }
 
-  subsolve (mma);
+  subsolve (mma, x_at);
 
   if (fresh)
     {

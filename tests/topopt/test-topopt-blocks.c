@@ -231,6 +231,28 @@ test_mma_two_constraints (void)
   g_assert_cmpfloat_with_epsilon (x[1], sqrt (0.75), 1e-5);
 }
 
+/* A constraint no design within the bounds meets: min x1 + x2 on [0, 1]^2 s.t. 3 - x1 - x2 <= 0.
+ * Each subproblem is infeasible too; its elastic variable y (cost c = 1000 per unit) takes the
+ * excess, the dual's multiplier passes c, and MMA goes to the least violating design (1, 1), every
+ * iterate finite and in the box. */
+static void
+test_mma_infeasible (void)
+{
+  double x[2] = { 0.2, 0.6 }, df0[2] = { 1, 1 }, f, df[2] = { -1, -1 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(TbMma) mma = tb_mma_new (2, 1, 0.0, 1.0, &error);
+  g_assert_no_error (error);
+  for (int it = 0; it < 30; it++)
+    {
+      f = 3 - x[0] - x[1];
+      tb_mma_update (mma, x, df0, &f, df);
+      for (int j = 0; j < 2; j++)
+        g_assert_true (isfinite (x[j]) && x[j] >= 0 && x[j] <= 1);
+    }
+  g_assert_cmpfloat_with_epsilon (x[0], 1.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (x[1], 1.0, 1e-9);
+}
+
 /* Conservative constraints (GCMMA's inner loop): min -(x1 + x2)  s.t.  x1^6 + x2^6 <= 1 on [0, 1]^2
  * from the feasible (0.1, 0.1). Plain MMA's convex approximation underestimates the steep constraint
  * on the way out and overshoots it; with the inner loop every iterate is feasible (GCMMA's property,
@@ -290,5 +312,6 @@ main (int argc, char **argv)
   g_test_add_func ("/topopt/mma/many-variables", test_mma_many);
   g_test_add_func ("/topopt/mma/two-constraints", test_mma_two_constraints);
   g_test_add_func ("/topopt/mma/conservative-constraints", test_mma_conservative);
+  g_test_add_func ("/topopt/mma/infeasible-subproblem", test_mma_infeasible);
   return g_test_run ();
 }
