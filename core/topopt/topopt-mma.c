@@ -283,27 +283,47 @@ subsolve (TbMma *mma, const double *x0)
         }
       for (int i = 0; i < m; i++)
         step[i] *= cut;
-      /* Armijo on the projected path lam(t) = max(0, lam + t step). */
-      double lam_new[M_MAX], t = 1.0;
+      /* Armijo on the projected path lam(t) = max(0, lam + t step). Where the projection bends the
+       * Newton step out of ascent (a multiplier near zero), a diagonally scaled gradient step is
+       * tried before giving up. */
+      double lam_new[M_MAX];
       gboolean moved = FALSE;
-      for (int ls = 0; ls < 60; ls++, t *= 0.5)
+      for (int attempt = 0; attempt < 2 && !moved; attempt++)
         {
-          double rise = 0;
-          gboolean same = TRUE;
-          for (int i = 0; i < m; i++)
+          if (attempt == 1)
             {
-              lam_new[i] = MAX (0.0, lam[i] + t * step[i]);
-              rise += dp.g[i] * (lam_new[i] - lam[i]);
-              if (lam_new[i] != lam[i])
-                same = FALSE;
+              cut = 1.0;
+              for (int a = 0; a < nf; a++)
+                {
+                  int i = fi[a];
+                  step[i] = dp.g[i] / (-dp.H[i][i] + shift);
+                  double cap = 10 * MAX (lam[i], mma->lam_scale[i]);
+                  if (fabs (step[i]) > cap)
+                    cut = MIN (cut, cap / fabs (step[i]));
+                }
+              for (int i = 0; i < m; i++)
+                step[i] *= cut;
             }
-          if (same || rise <= 0)
-            break;
-          dual_point (mma, x0, lam_new, FALSE, &trial);
-          if (isfinite (trial.W) && trial.W >= dp.W + 1e-4 * rise)
+          double t = 1.0;
+          for (int ls = 0; ls < 60; ls++, t *= 0.5)
             {
-              moved = TRUE;
-              break;
+              double rise = 0;
+              gboolean same = TRUE;
+              for (int i = 0; i < m; i++)
+                {
+                  lam_new[i] = MAX (0.0, lam[i] + t * step[i]);
+                  rise += dp.g[i] * (lam_new[i] - lam[i]);
+                  if (lam_new[i] != lam[i])
+                    same = FALSE;
+                }
+              if (same || rise <= 0)
+                break;
+              dual_point (mma, x0, lam_new, FALSE, &trial);
+              if (isfinite (trial.W) && trial.W >= dp.W + 1e-4 * rise)
+                {
+                  moved = TRUE;
+                  break;
+                }
             }
         }
       if (!moved)
