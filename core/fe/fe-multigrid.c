@@ -1205,15 +1205,17 @@ auto_levels (const TbFeModel *M)
       double kd = band_order (dim, nn, ax) - (dim - 1);  /* the estimate this rule was tuned with */
       if (!can)
         return L;
-      /* the fewest levels whose coarsest factor (n kd^2 flops) costs no more than about 0.1 s or eight
+      /* the fewest levels whose coarsest factor (n kd^2 flops) costs no more than about 5 ms or eight
        * fine operator applies, whichever is more, and whose band solve (4 n kd flops, once per V-cycle,
        * at level-2 BLAS speed) costs no more than one fine apply: every level added costs multigrid
        * iterations on thresholded bone (32^3: 21, 30, 82 iterations with 2, 3, 4 levels), but TO
        * refactors and solves every iteration (MBB 300x100: 2 levels spent 40 % of each iteration in
        * the band factor and solves). The second bound matters for large one-off solves: 128^3 and the
-       * whole femur take four levels instead of five and six */
+       * whole femur take four levels instead of five and six. (The floor was 3e8 flops, ~0.1 s, until
+       * session 9: the 2D 256x256 live TO model then kept three levels and spent 21 ms of its 75 ms
+       * iterations refactoring a 65x65-node coarsest grid; with four, 51 ms.) */
       double apply = 2.0 * (dim == 3 ? 576 : 64) * M->n[0] * M->n[1] * (dim == 3 ? M->n[2] : 1);
-      if ((n * kd * kd < MAX (3e8, 8 * apply) && 4 * n * kd <= apply && n * (kd + 1) * 8 < 1e9) || n < 2000)
+      if ((n * kd * kd < MAX (3e7, 8 * apply) && 4 * n * kd <= apply && n * (kd + 1) * 8 < 1e9) || n < 2000)
         return L + 1;
     }
   return MAX_LEVELS - 1;
