@@ -229,6 +229,22 @@ dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, D
     }
 }
 
+/* Where W is (nearly) linear the Newton step is unbounded: scale the step so that no multiplier
+ * moves by more than ten times its size (or its natural scale) at once. */
+static void
+bound_step (const TbMma *mma, const double *lam, double *step)
+{
+  double cut = 1.0;
+  for (int i = 0; i < mma->m; i++)
+    {
+      double cap = 10 * MAX (lam[i], mma->lam_scale[i]);
+      if (fabs (step[i]) > cap)
+        cut = MIN (cut, cap / fabs (step[i]));
+    }
+  for (int i = 0; i < mma->m; i++)
+    step[i] *= cut;
+}
+
 /* Maximize the dual over lam >= 0; mma->x ends at x(lam). */
 static void
 subsolve (TbMma *mma, const double *x0)
@@ -270,19 +286,10 @@ subsolve (TbMma *mma, const double *x0)
           d[a] = dp.g[fi[a]];
         }
       solve_small (nf, A, d);
-      /* Where W is (nearly) linear the Newton step is unbounded: scale it so that no multiplier
-       * moves by more than ten times its size (or its natural scale) in one step. */
-      double step[M_MAX] = { 0 }, cut = 1.0;
+      double step[M_MAX] = { 0 };
       for (int a = 0; a < nf; a++)
-        {
-          int i = fi[a];
-          step[i] = isfinite (d[a]) ? d[a] : dp.g[i];
-          double cap = 10 * MAX (lam[i], mma->lam_scale[i]);
-          if (fabs (step[i]) > cap)
-            cut = MIN (cut, cap / fabs (step[i]));
-        }
-      for (int i = 0; i < m; i++)
-        step[i] *= cut;
+        step[fi[a]] = isfinite (d[a]) ? d[a] : dp.g[fi[a]];
+      bound_step (mma, lam, step);
       /* Armijo on the projected path lam(t) = max(0, lam + t step). Where the projection bends the
        * Newton step out of ascent (a multiplier near zero), a diagonally scaled gradient step is
        * tried before giving up. */
@@ -292,17 +299,9 @@ subsolve (TbMma *mma, const double *x0)
         {
           if (attempt == 1)
             {
-              cut = 1.0;
               for (int a = 0; a < nf; a++)
-                {
-                  int i = fi[a];
-                  step[i] = dp.g[i] / (-dp.H[i][i] + shift);
-                  double cap = 10 * MAX (lam[i], mma->lam_scale[i]);
-                  if (fabs (step[i]) > cap)
-                    cut = MIN (cut, cap / fabs (step[i]));
-                }
-              for (int i = 0; i < m; i++)
-                step[i] *= cut;
+                step[fi[a]] = dp.g[fi[a]] / (-dp.H[fi[a]][fi[a]] + shift);
+              bound_step (mma, lam, step);
             }
           double t = 1.0;
           for (int ls = 0; ls < 60; ls++, t *= 0.5)
