@@ -142,6 +142,16 @@ solve_small (int k, double A[M_MAX + 1][M_MAX + 1], double *b)
  * (x - x0) / ((U - x)(U - x0))), not as the difference of two sums of n large terms: the gradient
  * is then the constraint's change itself, exact to rounding of its own size, and the tolerance on
  * it can be absolute. */
+/* The approximation's terms change from x0 to x by P_ij ru - Q_ij rl (p0, q0 likewise):
+ * ru = 1/(U - x) - 1/(U - x0), rl = 1/(x0 - L) - 1/(x - L), each formed as one quotient. */
+static inline void
+reciprocal_changes (double U, double L, double x0, double x, double *ru, double *rl)
+{
+  double dx = x - x0;
+  *ru = dx / ((U - x) * (U - x0));
+  *rl = dx / ((x - L) * (x0 - L));
+}
+
 typedef struct {
   double W;                 /* the dual function (up to a constant) */
   double g[M_MAX];          /* its gradient: approximated f_i at x(lam) minus y_i */
@@ -152,7 +162,7 @@ typedef struct {
 #define DUAL_TOL 1e-10      /* on the projected gradient, constraints scaled to order 1 */
 
 static void
-dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, DualPoint *dp)
+dual_point (TbMma *mma, const double *x0, const double *lam, DualPoint *dp)
 {
   const gsize n = mma->n;
   const int m = mma->m;
@@ -179,8 +189,8 @@ dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, D
           else if (!(xj < mma->beta[j]))
             xj = mma->beta[j], free_x = FALSE;
           x[j] = xj;
-          double ux = U - xj, xl = xj - L, dx = xj - x0[j];
-          double ru = dx / (ux * (U - x0[j])), rl = dx / (xl * (x0[j] - L));
+          double ux = U - xj, xl = xj - L, ru, rl;
+          reciprocal_changes (U, L, x0[j], xj, &ru, &rl);
           W += p * ru - q * rl;
           for (int i = 0; i < m; i++)
             {
@@ -188,7 +198,7 @@ dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, D
               g[i] += t;
               s[i] += fabs (t);
             }
-          if (hessian && free_x)
+          if (free_x)
             {
               double ux2 = ux * ux, xl2 = xl * xl;
               double psi2 = 2 * (p / (ux2 * ux) + q / (xl2 * xl));
@@ -202,8 +212,7 @@ dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, D
       pW[blk] = W;
       memcpy (pg[blk], g, sizeof g);
       memcpy (ps[blk], s, sizeof s);
-      if (hessian)
-        memcpy (pH[blk], H, sizeof H);
+      memcpy (pH[blk], H, sizeof H);
     }
   memset (dp, 0, sizeof *dp);
   for (int blk = 0; blk < N_BLOCKS; blk++)
@@ -213,9 +222,8 @@ dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, D
         {
           dp->g[i] += pg[blk][i];
           dp->size[i] += ps[blk][i];
-          if (hessian)
-            for (int k = 0; k <= i; k++)
-              dp->H[i][k] += pH[blk][i * M_MAX + k];
+          for (int k = 0; k <= i; k++)
+            dp->H[i][k] += pH[blk][i * M_MAX + k];
         }
     }
   for (int i = 0; i < m; i++)
@@ -224,7 +232,7 @@ dual_point (TbMma *mma, const double *x0, const double *lam, gboolean hessian, D
       dp->g[i] += mma->f[i] - y;
       dp->W += lam[i] * mma->f[i] - lam[i] * y + c_i * y + 0.5 * d_i * y * y;
       dp->size[i] += fabs (mma->f[i]);
-      if (hessian && lam[i] > c_i)
+      if (lam[i] > c_i)
         dp->H[i][i] -= 1.0 / d_i;
     }
 }
@@ -252,7 +260,7 @@ subsolve (TbMma *mma, const double *x0)
   const int m = mma->m;
   double *lam = mma->lam;
   DualPoint dp, trial;
-  dual_point (mma, x0, lam, TRUE, &dp);
+  dual_point (mma, x0, lam, &dp);
   for (int it = 0; it < 100; it++)
     {
       /* Free multipliers: all but those at zero whose constraint holds there. */
@@ -317,7 +325,7 @@ subsolve (TbMma *mma, const double *x0)
                 }
               if (same || rise <= 0)
                 break;
-              dual_point (mma, x0, lam_new, FALSE, &trial);
+              dual_point (mma, x0, lam_new, &trial);
               if (isfinite (trial.W) && trial.W >= dp.W + 1e-4 * rise)
                 {
                   moved = TRUE;
@@ -328,11 +336,12 @@ subsolve (TbMma *mma, const double *x0)
       if (!moved)
         {
           /* no ascent left at this precision: lam stands, and x goes back to x(lam) */
-          dual_point (mma, x0, lam, FALSE, &trial);
+          dual_point (mma, x0, lam, &trial);
           break;
         }
+      /* the accepted trial is the next point, Hessian included: no second pass at it */
       memcpy (lam, lam_new, m * sizeof (double));
-      dual_point (mma, x0, lam, TRUE, &dp);
+      dp = trial;
     }
 }
 
@@ -448,9 +457,9 @@ approx_terms (const TbMma *mma, int i, const double *xnew, double *value, double
       double v = 0, r = 0;
       for (gsize j = j0; j < j1; j++)
         {
-          double x = mma->xold1[j], xn = xnew[j], up = mma->upp[j], lo = mma->low[j];
-          v += mma->P[i * n + j] * (1.0 / (up - xn) - 1.0 / (up - x))
-               + mma->Q[i * n + j] * (1.0 / (xn - lo) - 1.0 / (x - lo));
+          double x = mma->xold1[j], xn = xnew[j], up = mma->upp[j], lo = mma->low[j], ru, rl;
+          reciprocal_changes (up, lo, x, xn, &ru, &rl);
+          v += mma->P[i * n + j] * ru - mma->Q[i * n + j] * rl;
           double dx = xn - x;
           r += dx * dx / ((up - xn) * (xn - lo)) * (up - lo) / range;
         }
