@@ -154,6 +154,7 @@ reciprocal_changes (double U, double L, double x0, double x, double *ru, double 
 
 typedef struct {
   double W;                 /* the dual function (up to a constant) */
+  double W_size;            /* sum of its terms' magnitudes: W's rounding scale */
   double g[M_MAX];          /* its gradient: approximated f_i at x(lam) minus y_i */
   double size[M_MAX];       /* sum_j |change of the approximation of f_i|: the gradient's rounding scale */
   double H[M_MAX][M_MAX];   /* its Hessian (lower triangle used) */
@@ -166,13 +167,13 @@ dual_point (TbMma *mma, const double *x0, const double *lam, DualPoint *dp)
 {
   const gsize n = mma->n;
   const int m = mma->m;
-  double pW[N_BLOCKS], pg[N_BLOCKS][M_MAX], ps[N_BLOCKS][M_MAX], pH[N_BLOCKS][M_MAX * M_MAX];
+  double pW[N_BLOCKS], pWs[N_BLOCKS], pg[N_BLOCKS][M_MAX], ps[N_BLOCKS][M_MAX], pH[N_BLOCKS][M_MAX * M_MAX];
   double *x = mma->x;
 #pragma omp parallel for schedule(static) if (n > TB_TOPOPT_OMP_MIN)
   for (int blk = 0; blk < N_BLOCKS; blk++)
     {
       gsize j0 = n * blk / N_BLOCKS, j1 = n * (blk + 1) / N_BLOCKS;
-      double W = 0, g[M_MAX] = { 0 }, s[M_MAX] = { 0 }, H[M_MAX * M_MAX] = { 0 }, G[M_MAX];
+      double W = 0, Ws = 0, g[M_MAX] = { 0 }, s[M_MAX] = { 0 }, H[M_MAX * M_MAX] = { 0 }, G[M_MAX];
       for (gsize j = j0; j < j1; j++)
         {
           double p = mma->p0[j], q = mma->q0[j];
@@ -192,6 +193,7 @@ dual_point (TbMma *mma, const double *x0, const double *lam, DualPoint *dp)
           double ux = U - xj, xl = xj - L, ru, rl;
           reciprocal_changes (U, L, x0[j], xj, &ru, &rl);
           W += p * ru - q * rl;
+          Ws += fabs (p * ru) + fabs (q * rl);
           for (int i = 0; i < m; i++)
             {
               double t = mma->P[i * n + j] * ru - mma->Q[i * n + j] * rl;
@@ -210,6 +212,7 @@ dual_point (TbMma *mma, const double *x0, const double *lam, DualPoint *dp)
             }
         }
       pW[blk] = W;
+      pWs[blk] = Ws;
       memcpy (pg[blk], g, sizeof g);
       memcpy (ps[blk], s, sizeof s);
       memcpy (pH[blk], H, sizeof H);
@@ -218,6 +221,7 @@ dual_point (TbMma *mma, const double *x0, const double *lam, DualPoint *dp)
   for (int blk = 0; blk < N_BLOCKS; blk++)
     {
       dp->W += pW[blk];
+      dp->W_size += pWs[blk];
       for (int i = 0; i < m; i++)
         {
           dp->g[i] += pg[blk][i];
@@ -230,7 +234,9 @@ dual_point (TbMma *mma, const double *x0, const double *lam, DualPoint *dp)
     {
       double y = MAX (0.0, (lam[i] - c_i) / d_i);
       dp->g[i] += mma->f[i] - y;
-      dp->W += lam[i] * mma->f[i] - lam[i] * y + c_i * y + 0.5 * d_i * y * y;
+      double Wi = lam[i] * mma->f[i] - lam[i] * y + c_i * y + 0.5 * d_i * y * y;
+      dp->W += Wi;
+      dp->W_size += fabs (Wi);
       dp->size[i] += fabs (mma->f[i]);
       if (lam[i] > c_i)
         dp->H[i][i] -= 1.0 / d_i;
@@ -323,7 +329,9 @@ subsolve (TbMma *mma, const double *x0)
                   if (lam_new[i] != lam[i])
                     same = FALSE;
                 }
-              if (same || rise <= 0)
+              /* a rise below W's rounding cannot be seen: the gradient is at its own precision
+               * floor, and halving further only repeats passes (up to 120 in a head VOI update) */
+              if (same || !(rise > 1e-13 * dp.W_size))
                 break;
               dual_point (mma, x0, lam_new, &trial);
               if (isfinite (trial.W) && trial.W >= dp.W + 1e-4 * rise)
