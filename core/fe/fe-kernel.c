@@ -178,6 +178,154 @@ row_2d_avx512 (const double *K0, const double *E, const gsize off[8], gsize base
   return ex;
 }
 
+/* ---- AVX-512 in single precision: 16 elements per vector ----
+ *
+ * For the multigrid smoother (fe-multigrid.c): a preconditioner needs a few digits, not sixteen, and
+ * the product K0 x_e in float runs 16 elements per vector instead of 8. The vectors stay double (the
+ * CG and the transfers are unchanged): node values are rounded to float on load and the element
+ * forces widened back to double before they are added, so sums over the elements meeting at a node
+ * are still formed in double. This is how matrix-free multigrid is run in deal.II (Kronbichler &
+ * Ljungkvist 2019: single-precision V-cycle inside a double CG, the same iteration counts). */
+
+#include <immintrin.h>
+
+#define AVX512F __attribute__ ((target ("avx512f"), always_inline)) static inline
+
+/* two 8-float halves -> one 16-float vector */
+AVX512F __m512
+join8 (__m256 lo, __m256 hi)
+{
+  return _mm512_castpd_ps (_mm512_insertf64x4 (_mm512_castps_pd (_mm512_castps256_ps512 (lo)),
+                                               _mm256_castps_pd (hi), 1));
+}
+
+/* 16 doubles (two vectors) from p, rounded to float */
+AVX512F __m512
+ld16 (const double *p)
+{
+  return join8 (_mm512_cvtpd_ps (_mm512_loadu_pd (p)), _mm512_cvtpd_ps (_mm512_loadu_pd (p + 8)));
+}
+
+/* p[0..16) += v, widened to double */
+AVX512F void
+add16 (double *p, __m512 v)
+{
+  __m512d lo = _mm512_cvtps_pd (_mm512_castps512_ps256 (v));
+  __m512d hi = _mm512_cvtps_pd (_mm256_castpd_ps (_mm512_extractf64x4_pd (_mm512_castps_pd (v), 1)));
+  _mm512_storeu_pd (p, _mm512_add_pd (_mm512_loadu_pd (p), lo));
+  _mm512_storeu_pd (p + 8, _mm512_add_pd (_mm512_loadu_pd (p + 8), hi));
+}
+
+/* lanes of out = lanes i of the concatenation (a, b) (i < 16: a, else b) */
+#define PERM2(a, idx, b) _mm512_permutex2var_ps ((a), (idx), (b))
+
+/* p holds 16 nodes' (x, y, z) as 48 doubles -> the 16 x's, y's, z's in float */
+AVX512F void
+deinterleave3_f (const double *p, __m512 *X, __m512 *Y, __m512 *Z)
+{
+  __m512 a = ld16 (p), b = ld16 (p + 16), c = ld16 (p + 32);
+  /* a: x0 y0 z0 .. x5 (16), b: y5 z5 .. , c: .. z15; take every third element */
+  const __m512i ix1 = _mm512_setr_epi32 (0, 3, 6, 9, 12, 15, 18, 21, 24, 27, 30, 0, 0, 0, 0, 0);
+  const __m512i iy1 = _mm512_setr_epi32 (1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 0, 0, 0, 0, 0);
+  const __m512i iz1 = _mm512_setr_epi32 (2, 5, 8, 11, 14, 17, 20, 23, 26, 29, 0, 0, 0, 0, 0, 0);
+  const __m512i ix2 = _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 17, 20, 23, 26, 29);
+  const __m512i iy2 = _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 18, 21, 24, 27, 30);
+  const __m512i iz2 = _mm512_setr_epi32 (0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 19, 22, 25, 28, 31);
+  *X = PERM2 (PERM2 (a, ix1, b), ix2, c);
+  *Y = PERM2 (PERM2 (a, iy1, b), iy2, c);
+  *Z = PERM2 (PERM2 (a, iz1, b), iz2, c);
+}
+
+/* p[0..48) += interleave (X, Y, Z), widened to double */
+AVX512F void
+add_interleaved3_f (double *p, __m512 X, __m512 Y, __m512 Z)
+{
+  /* out a = x0 y0 z0 x1 .. x5 (lanes 0..15 of the interleaved stream), b = lanes 16..31, c = 32..47;
+   * stream lane s holds component s % 3 of node s / 3 */
+  const __m512i ia1 = _mm512_setr_epi32 (0, 16, 0, 1, 17, 0, 2, 18, 0, 3, 19, 0, 4, 20, 0, 5);
+  const __m512i ia2 = _mm512_setr_epi32 (0, 1, 16, 3, 4, 17, 6, 7, 18, 9, 10, 19, 12, 13, 20, 15);
+  const __m512i ib1 = _mm512_setr_epi32 (5, 0, 22, 6, 0, 23, 7, 0, 24, 8, 0, 25, 9, 0, 26, 10);
+  const __m512i ib2 = _mm512_setr_epi32 (0, 21, 2, 3, 22, 5, 6, 23, 8, 9, 24, 11, 12, 25, 14, 15);
+  const __m512i ic1 = _mm512_setr_epi32 (0, 11, 27, 0, 12, 28, 0, 13, 29, 0, 14, 30, 0, 15, 31, 0);
+  const __m512i ic2 = _mm512_setr_epi32 (26, 1, 2, 27, 4, 5, 28, 7, 8, 29, 10, 11, 30, 13, 14, 31);
+  __m512 a = PERM2 (PERM2 (X, ia1, Y), ia2, Z);
+  /* b = y5 z5 x6 y6 z6 .. y10 (Y first), c = z10 x11 y11 .. z15 (X first) */
+  __m512 b = PERM2 (PERM2 (Y, ib1, X), ib2, Z);
+  __m512 c = PERM2 (PERM2 (X, ic1, Y), ic2, Z);
+  add16 (p, a);
+  add16 (p + 16, b);
+  add16 (p + 32, c);
+}
+
+AVX512F void
+deinterleave2_f (const double *p, __m512 *X, __m512 *Y)
+{
+  __m512 a = ld16 (p), b = ld16 (p + 16);
+  *X = PERM2 (a, _mm512_setr_epi32 (0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30), b);
+  *Y = PERM2 (a, _mm512_setr_epi32 (1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31), b);
+}
+
+AVX512F void
+add_interleaved2_f (double *p, __m512 X, __m512 Y)
+{
+  add16 (p, PERM2 (X, _mm512_setr_epi32 (0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), Y));
+  add16 (p + 16, PERM2 (X, _mm512_setr_epi32 (8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31), Y));
+}
+
+/* one row, 16 elements at a time; dim 3 or 2 (constant at each call); K0f: K0 in float */
+AVX512F int
+row_f_impl (const int dim, const float *K0f, const double *E, const gsize off[8], gsize base, int nx,
+            const double *x, double *y)
+{
+  const int nen = dim == 3 ? 8 : 4, nke = nen * dim;
+  int ex = 0;
+  for (; ex + 16 <= nx; ex += 16)
+    {
+      __m512d e0 = _mm512_loadu_pd (E + ex), e1 = _mm512_loadu_pd (E + ex + 8);
+      if (_mm512_cmpneq_pd_mask (e0, _mm512_setzero_pd ()) == 0 && _mm512_cmpneq_pd_mask (e1, _mm512_setzero_pd ()) == 0)
+        continue;
+      __m512 Ev = join8 (_mm512_cvtpd_ps (e0), _mm512_cvtpd_ps (e1));
+      __m512 xv[24], acc[24];
+      for (int b = 0; b < nen; b++)
+        if (dim == 3)
+          deinterleave3_f (x + (base + ex + off[b]) * 3, &xv[3 * b], &xv[3 * b + 1], &xv[3 * b + 2]);
+        else
+          deinterleave2_f (x + (base + ex + off[b]) * 2, &xv[2 * b], &xv[2 * b + 1]);
+#pragma GCC unroll 24
+      for (int r = 0; r < nke; r++)
+        acc[r] = _mm512_mul_ps (xv[0], _mm512_set1_ps (K0f[r]));
+      for (int q = 1; q < nke; q++)
+        {
+          const float *col = K0f + q * nke;
+#pragma GCC unroll 24
+          for (int r = 0; r < nke; r++)
+            acc[r] = _mm512_fmadd_ps (xv[q], _mm512_set1_ps (col[r]), acc[r]);
+        }
+      for (int b = 0; b < nen; b++)
+        if (dim == 3)
+          add_interleaved3_f (y + (base + ex + off[b]) * 3, _mm512_mul_ps (acc[3 * b], Ev),
+                              _mm512_mul_ps (acc[3 * b + 1], Ev), _mm512_mul_ps (acc[3 * b + 2], Ev));
+        else
+          add_interleaved2_f (y + (base + ex + off[b]) * 2, _mm512_mul_ps (acc[2 * b], Ev),
+                              _mm512_mul_ps (acc[2 * b + 1], Ev));
+    }
+  return ex;
+}
+
+__attribute__ ((target ("avx512f")))
+static int
+row_3d_avx512_f (const float *K0f, const double *E, const gsize off[8], gsize base, int nx, const double *x, double *y)
+{
+  return row_f_impl (3, K0f, E, off, base, nx, x, y);
+}
+
+__attribute__ ((target ("avx512f")))
+static int
+row_2d_avx512_f (const float *K0f, const double *E, const gsize off[8], gsize base, int nx, const double *x, double *y)
+{
+  return row_f_impl (2, K0f, E, off, base, nx, x, y);
+}
+
 /* out[ex] = x_e^T K0 x_e for 8 elements at a time; returns the first element not done */
 AVX512 int
 energy_row_impl (const double *K0, const int nke, const gsize off[8], gsize base, int nx, const double *x, double *out)
@@ -251,7 +399,7 @@ use_avx512 (void)
  * air. */
 void
 tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erange, const TbFeActive *act,
-                           const double *x, double *y, int n_threads)
+                           gboolean single, const double *x, double *y, int n_threads)
 {
   const int dim = m->dim, nen = m->nen;
   const int nx = m->n[0], ny = m->n[1];
@@ -261,6 +409,10 @@ tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erang
     off[a] = (a & 1) + nnx * (((a >> 1) & 1) + nny * ((a >> 2) & 1));
   int nt = n_threads > 0 ? n_threads : omp_get_max_threads ();
   gboolean simd = use_avx512 ();
+  int vw = simd && single ? 16 : 8;  /* elements per vector */
+  float K0f[24 * 24];
+  for (int i = 0; i < m->nke * m->nke; i++)
+    K0f[i] = (float) m->K0[i];
   /* slabs along z in 3D, along y in 2D; rows are (ey, ez) pairs */
   int ns = dim == 3 ? m->n[2] : ny;
   int nchunks = MIN (ns, 8 * nt);
@@ -296,9 +448,11 @@ tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erang
                       continue;
                     if (simd && erange != NULL)
                       {
-                        /* whole vectors of 8 (elements outside [lo, hi) have E = 0 and add zeros),
+                        /* whole vectors (elements outside [lo, hi) have E = 0 and add zeros),
                          * rather than a scalar remainder at 5x the cost per element */
-                        int w = (hi - lo + 7) / 8 * 8;
+                        int w = (hi - lo + vw - 1) / vw * vw;
+                        if (w > nx)
+                          w = (hi - lo + 7) / 8 * 8;
                         if (w <= nx)
                           {
                             lo = MIN (lo, nx - w);
@@ -309,9 +463,12 @@ tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erang
                     const double *Er = E + (gsize) nx * r + lo;
                     int done = 0;
 #ifdef TB_HAVE_AVX512_PATH
+                    if (simd && single)
+                      done = dim == 3 ? row_3d_avx512_f (K0f, Er, off, base, hi - lo, x, y)
+                                      : row_2d_avx512_f (K0f, Er, off, base, hi - lo, x, y);
                     if (simd)
-                      done = dim == 3 ? row_3d_avx512 (m->K0, Er, off, base, hi - lo, x, y)
-                                      : row_2d_avx512 (m->K0, Er, off, base, hi - lo, x, y);
+                      done += dim == 3 ? row_3d_avx512 (m->K0, Er + done, off, base + done, hi - lo - done, x, y)
+                                       : row_2d_avx512 (m->K0, Er + done, off, base + done, hi - lo - done, x, y);
 #endif
                     if (dim == 3)
                       row_scalar (3, m->K0, Er, off, base, done, hi - lo, x, y);
@@ -323,6 +480,7 @@ tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erang
       }
   }
   (void) simd;
+  (void) K0f;
   if (m->spring == NULL)
     return;
   if (act != NULL)
@@ -339,7 +497,7 @@ tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erang
 void
 tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads)
 {
-  tb_fe_apply_kernel_active (m, E, NULL, NULL, x, y, n_threads);
+  tb_fe_apply_kernel_active (m, E, NULL, NULL, FALSE, x, y, n_threads);
 }
 
 /* ---- active entries ---- */

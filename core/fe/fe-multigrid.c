@@ -281,19 +281,33 @@ stencil_apply (TbFeHierarchy *H, Level *L, int nv, const double *x, double *y)
       }
 }
 
+/* y = A x; single: the fine level's element products in float (smoothing only, settings) */
 static void
-cpu_apply (TbFeHierarchy *H, int l, int nv, const double *x, double *y)
+level_apply (TbFeHierarchy *H, int l, int nv, const double *x, double *y, gboolean single)
 {
   Level *L = &H->lv[l];
   const gsize nd = L->n_dofs;
   if (l == 0)
     for (int v = 0; v < nv; v++)  /* the element kernel is compute-bound: nothing to share */
-      tb_fe_apply_kernel_active (H->model, H->E, H->erange, &L->act.a, x + v * nd, y + v * nd, H->nt);
+      tb_fe_apply_kernel_active (H->model, H->E, H->erange, &L->act.a, single, x + v * nd, y + v * nd, H->nt);
   else
     stencil_apply (H, L, nv, x, y);
   for (int v = 0; v < nv; v++)
     for (gsize q = 0; q < L->n_fixed; q++)
       y[v * nd + L->fixed_list[q]] = x[v * nd + L->fixed_list[q]];
+}
+
+static void
+cpu_apply (TbFeHierarchy *H, int l, int nv, const double *x, double *y)
+{
+  level_apply (H, l, nv, x, y, FALSE);
+}
+
+/* the operator as the smoother and the V-cycle's residual see it */
+static void
+smooth_apply (TbFeHierarchy *H, int l, int nv, const double *x, double *y)
+{
+  level_apply (H, l, nv, x, y, H->s.single_smoothing);
 }
 
 /* the level's work vectors hold nv right-hand sides */
@@ -795,12 +809,12 @@ estimate_lmax (TbFeHierarchy *H, int l)
  * shared, so the loop runs vector by vector */
 #define FOR_VECTORS(nv, nd) for (gsize v0 = 0; v0 < (gsize) (nv) * (nd); v0 += (nd))
 
-/* r = b - A x on level l, nv vectors */
+/* r = b - A x on level l, nv vectors, with the smoother's operator */
 static void
-residual (TbFeHierarchy *H, int l, int nv, const double *b, const double *x, double *r)
+cpu_residual (TbFeHierarchy *H, int l, int nv, const double *b, const double *x, double *r)
 {
   Level *L = &H->lv[l];
-  cpu_apply (H, l, nv, x, r);
+  smooth_apply (H, l, nv, x, r);
   FOR_VECTORS (nv, L->n_dofs)
 #pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
     ACTIVE_FOR (L, q)
@@ -829,7 +843,7 @@ cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolea
                   x[v0 + q] = om * dinv[q] * b[v0 + q];
               continue;
             }
-          residual (H, l, nv, b, x, r);
+          cpu_residual (H, l, nv, b, x, r);
           FOR_VECTORS (nv, n)
 #pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
             ACTIVE_FOR (L, q)
@@ -858,7 +872,7 @@ cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolea
     }
   else
     {
-      cpu_apply (H, l, nv, x, r);
+      smooth_apply (H, l, nv, x, r);
       FOR_VECTORS (nv, n)
 #pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
         ACTIVE_FOR (L, q)
@@ -870,7 +884,7 @@ cpu_smooth (TbFeHierarchy *H, int l, int nv, const double *b, double *x, gboolea
     }
   for (int it = 1; it < steps; it++)
     {
-      cpu_apply (H, l, nv, x, r);   /* r = A x; the residual is b - r */
+      smooth_apply (H, l, nv, x, r);   /* r = A x; the residual is b - r */
       double rho = 1.0 / (2.0 * sigma - rho_old);
       FOR_VECTORS (nv, n)
 #pragma omp parallel for schedule(static) num_threads(H->nt) PAR_IF (L)
@@ -1329,6 +1343,7 @@ static const TbFeOps cpu_ops = {
   .n_levels = cpu_n_levels,
   .n_dofs = cpu_n_dofs,
   .apply = cpu_apply,
+  .residual = cpu_residual,
   .smooth = cpu_smooth,
   .restrict_ = cpu_restrict,
   .prolong_add = cpu_prolong_add,

@@ -55,9 +55,10 @@ void   tb_fe_element_gather (const TbFeModel *m, gsize e, const double *u, doubl
 #include <omp.h>
 void     tb_fe_apply_kernel (const TbFeModel *m, const double *E, const double *x, double *y, int n_threads);
 /* the same, visiting only elements erange[2r] .. erange[2r+1]-1 of element row r = ey + ny ez (those with
- * E != 0) and zeroing y only on the active entries act (the vectors are zero elsewhere, tb-fe.h) */
+ * E != 0) and zeroing y only on the active entries act (the vectors are zero elsewhere, tb-fe.h);
+ * single: each element's product in float (for smoothing; the vectors and the sums at nodes stay double) */
 void     tb_fe_apply_kernel_active (const TbFeModel *m, const double *E, const int *erange, const TbFeActive *act,
-                                    const double *x, double *y, int n_threads);
+                                    gboolean single, const double *x, double *y, int n_threads);
 /* q over the active entries of A (const TbFeActive *), share t_ by share: put
  * "#pragma omp parallel for schedule(static)" (and any reduction) right before it, one thread a share */
 #define TB_FE_ACTIVE_FOR(A, q) \

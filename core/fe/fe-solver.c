@@ -22,6 +22,7 @@ tb_fe_settings_init (TbFeSettings *s)
   s->ops = NULL;
   s->island_modes = TRUE;
   s->condense_floating = TRUE;
+  s->single_smoothing = TRUE;
   /* experiments, like PETSc's options database: TB_FE_BATCH, TB_FE_LEVELS override the defaults */
   s->batch = g_getenv ("TB_FE_BATCH") != NULL ? atoi (g_getenv ("TB_FE_BATCH")) : 0;
   if (g_getenv ("TB_FE_ISLANDS") != NULL)
@@ -29,6 +30,8 @@ tb_fe_settings_init (TbFeSettings *s)
   if (g_getenv ("TB_FE_CONDENSE") != NULL)
     s->condense_floating = atoi (g_getenv ("TB_FE_CONDENSE")) != 0;
   s->levels = g_getenv ("TB_FE_LEVELS") != NULL ? atoi (g_getenv ("TB_FE_LEVELS")) : 0;
+  if (g_getenv ("TB_FE_SINGLE") != NULL)
+    s->single_smoothing = atoi (g_getenv ("TB_FE_SINGLE")) != 0;
   if (g_getenv ("TB_FE_SMOOTH_STEPS") != NULL)
     s->smooth_steps = MAX (1, atoi (g_getenv ("TB_FE_SMOOTH_STEPS")));
 }
@@ -59,6 +62,8 @@ tb_fe_settings_describe (const TbFeSettings *s)
           g_string_append_printf (o, " -mg_levels_ksp_type richardson -mg_levels_ksp_max_it %d"
                                   " -mg_levels_ksp_richardson_scale %s -mg_levels_pc_type jacobi", s->smooth_steps, om);
         }
+      if (s->single_smoothing)
+        g_string_append (o, " -mg_fine_precision single");
       g_string_append (o, " -mg_coarse_ksp_type preonly -mg_coarse_pc_type cholesky (LAPACK banded)");
     }
   if (s->island_modes)
@@ -375,19 +380,12 @@ dot_active (const TbFeActive *A, const double *a, const double *b)
   return s;
 }
 
-/* one V-cycle for nv right-hand sides at once (vectors one after another, n_dofs (l) each) */
+/* r = b - A x on level l through the table's apply */
 static void
-vcycle (TbFeSolver *S, int l, int nv, const double *b, double *x)
+residual_by_apply (TbFeSolver *S, int l, int nv, const double *b, const double *x, double *r)
 {
-  if (l == S->nl - 1)
-    {
-      S->ops->coarse_solve (S->H, nv, b, x);
-      return;
-    }
   gsize n = S->ops->n_dofs (S->H, l);
   const TbFeActive *A = level_active (S, l);
-  double *r = S->vr[l];
-  S->ops->smooth (S->H, l, nv, b, x, TRUE);
   S->ops->apply (S->H, l, nv, x, r);
   for (gsize v0 = 0; v0 < n * nv; v0 += n)
     if (A != NULL)
@@ -402,6 +400,23 @@ vcycle (TbFeSolver *S, int l, int nv, const double *b, double *x)
         for (gsize i = 0; i < n; i++)
           r[v0 + i] = b[v0 + i] - r[v0 + i];
       }
+}
+
+/* one V-cycle for nv right-hand sides at once (vectors one after another, n_dofs (l) each) */
+static void
+vcycle (TbFeSolver *S, int l, int nv, const double *b, double *x)
+{
+  if (l == S->nl - 1)
+    {
+      S->ops->coarse_solve (S->H, nv, b, x);
+      return;
+    }
+  double *r = S->vr[l];
+  S->ops->smooth (S->H, l, nv, b, x, TRUE);
+  if (S->ops->residual != NULL)
+    S->ops->residual (S->H, l, nv, b, x, r);
+  else
+    residual_by_apply (S, l, nv, b, x, r);
   S->ops->restrict_ (S->H, l, nv, r, S->vb[l + 1]);
   vcycle (S, l + 1, nv, S->vb[l + 1], S->vx[l + 1]);
   S->ops->prolong_add (S->H, l, nv, S->vx[l + 1], x);

@@ -118,6 +118,8 @@ typedef struct {
                              * 0 = all that fit in memory (default), 1 = one after another */
   gboolean condense_floating; /* eliminate stiff parts joined to no support or load from the CG (exact
                              * static condensation, fe-condense.c); default TRUE */
+  gboolean single_smoothing; /* the fine level's smoothing and V-cycle residual multiply in single
+                             * precision (the CG, its operator and its residual stay double); default TRUE */
 } TbFeSettings;
 void        tb_fe_settings_init        (TbFeSettings *settings);
 char       *tb_fe_settings_describe    (const TbFeSettings *settings); /* "-ksp_type cg -pc_type mg ..." */
@@ -204,6 +206,9 @@ struct _TbFeOps {
   /* Every vector argument holds nv vectors one after another, each n_dofs (level) long: the load cases
    * solved together share each pass over the operator. */
   void     (*apply)        (TbFeHierarchy *h, int level, int nv, const double *x, double *y); /* constrained A */
+  /* r = b - A x as the V-cycle forms it before restricting (may be in lower precision than apply,
+   * settings' single_smoothing); NULL: the caller uses apply */
+  void     (*residual)     (TbFeHierarchy *h, int level, int nv, const double *b, const double *x, double *r);
   void     (*smooth)       (TbFeHierarchy *h, int level, int nv, const double *b, double *x, gboolean zero_guess);
   void     (*restrict_)    (TbFeHierarchy *h, int fine_level, int nv, const double *fine, double *coarse);
   void     (*prolong_add)  (TbFeHierarchy *h, int fine_level, int nv, const double *coarse, double *fine);

@@ -1,6 +1,7 @@
 /* test-fe-exact.c — exact answers: patch tests (uniaxial, pure shear), symmetry of K, u'Ku = f.u,
  * cantilever against Timoshenko beam theory. */
 #include "fe/tb-fe.h"
+#include "fe/fe-private.h"  /* the element kernel's single-precision path */
 #include "tb-test.h"
 
 #include <math.h>
@@ -184,6 +185,48 @@ test_symmetry_energy (void)
     }
 }
 
+/* The smoother's single-precision element kernel (fe-kernel.c: 16 elements per vector, node values
+ * rounded to float, element forces widened back) against the double kernel, on random x, with rows of
+ * 16-element vectors, 8-element vectors and a scalar remainder (nx = 16 + 8 + 3 + 16), empty elements
+ * (E = 0) and a spring. Every element's 24 (8) products are summed in float: the error is a few float
+ * roundings of the terms, which random x keeps of the result's size, so 1e-5 of max |K x| bounds it
+ * with margin and a wrong lane or component (an O(1) error) cannot hide. */
+static void
+test_kernel_single (void)
+{
+  for (int dim = 2; dim <= 3; dim++)
+    {
+      double h[3] = { 0.8, 1, 1.2 };
+      g_autoptr(GError) error = NULL;
+      g_autoptr(TbFeModel) m = tb_fe_model_new (43, 5, dim == 3 ? 4 : 1, h, &error);
+      g_assert_no_error (error);
+      gsize ne = tb_fe_model_n_elements (m), nd = tb_fe_model_n_dofs (m);
+      g_autofree float *rho = g_new (float, ne);
+      GRand *rand = g_rand_new_with_seed (11);
+      for (gsize e = 0; e < ne; e++)
+        rho[e] = e % 43 >= 20 && e % 43 < 37 ? 0.0f : (float) g_rand_double_range (rand, 0.1, 1);
+      g_assert_true (tb_fe_model_set_material (m, 1e4, 0, 0.3, 3, &error));
+      g_assert_true (tb_fe_model_set_density (m, rho, &error));
+      tb_fe_model_add_spring (m, tb_fe_model_node (m, 2, 1, 0), 1, 30.0);
+      g_autofree double *x = g_new (double, nd), *yd = g_new (double, nd), *ys = g_new (double, nd);
+      for (gsize d = 0; d < nd; d++)
+        x[d] = g_rand_double_range (rand, -1, 1);
+      g_autofree double *E = tb_fe_model_moduli (m);
+      tb_fe_apply_kernel_active (m, E, NULL, NULL, FALSE, x, yd, 2);
+      tb_fe_apply_kernel_active (m, E, NULL, NULL, TRUE, x, ys, 2);
+      double emax = 0, ymax = 0;
+      for (gsize d = 0; d < nd; d++)
+        {
+          emax = MAX (emax, fabs (ys[d] - yd[d]));
+          ymax = MAX (ymax, fabs (yd[d]));
+        }
+      g_test_message ("dim %d: single-precision kernel max error %.3g of max |Kx| %.3g", dim, emax, ymax);
+      g_assert_cmpfloat (ymax, >, 0);
+      g_assert_cmpfloat (emax, <=, 1e-5 * ymax);
+      g_rand_free (rand);
+    }
+}
+
 /* Cantilever L x b x b, clamped at x = 0, shear load P at the tip: Timoshenko deflection
  * w = P L^3 / (3 E I) + P L / (k G A), k = 10(1+nu)/(12+11nu) for a square section (Cowper 1966). */
 static void
@@ -246,5 +289,6 @@ main (int argc, char **argv)
   g_test_add_func ("/fe/patch/2d", test_patch_2d);
   g_test_add_func ("/fe/symmetry-energy", test_symmetry_energy);
   g_test_add_func ("/fe/cantilever", test_cantilever);
+  g_test_add_func ("/fe/kernel-single", test_kernel_single);
   return g_test_run ();
 }
